@@ -78,7 +78,6 @@ const (
 	numErrorCodes = iota + 1 // one past the last code, for tests
 )
 
-
 // String returns the code's name, such as "ErrBadSignature".
 func (c ErrorCode) String() string {
 	switch c {

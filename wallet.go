@@ -2,8 +2,8 @@ package blockchain
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/cipher"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
