@@ -131,6 +131,15 @@ func (b Block) TxIDs() []Hash {
 // a valid block has it in Header.MerkleRoot.
 func (b Block) ComputeMerkleRoot() Hash { return MerkleRoot(b.TxIDs()) }
 
+// CheckMerkleRoot reports whether the header's Merkle root matches the
+// transactions, with a [*RuleError] ([ErrBadMerkleRoot]) if not.
+func (b Block) CheckMerkleRoot() error {
+	if root := b.ComputeMerkleRoot(); root != b.Header.MerkleRoot {
+		return ruleErr(ErrBadMerkleRoot, "the header says Merkle root %s, the transactions give %s", b.Header.MerkleRoot.Short(16), root.Short(16))
+	}
+	return nil
+}
+
 // Size returns the length of the block's binary encoding.
 func (b Block) Size() int {
 	n := uint64(len(b.Transactions))

@@ -607,8 +607,8 @@ func TestMineAgreesWithPlainHashing(t *testing.T) {
 	}
 	tg, _ := h.Target()
 	var stop atomicBool
-	n1, ok1, c1 := tmpl.search(0, 1<<20, tg, &stop.b)
-	n2, ok2, c2 := tmpl.searchPlain(0, 1<<20, tg, &stop.b)
+	n1, ok1, c1 := tmpl.search(0, 1<<20, 1, tg, &stop.b)
+	n2, ok2, c2 := tmpl.searchPlain(0, 1<<20, 1, tg, &stop.b)
 	if !ok1 || n1 != n2 || ok1 != ok2 || c1 != c2 {
 		t.Fatalf("midstate %d/%v/%d, plain %d/%v/%d", n1, ok1, c1, n2, ok2, c2)
 	}

@@ -141,6 +141,11 @@ func (t *Target) UnmarshalText(text []byte) error {
 // MeetsTarget reports whether h, read as a big-endian number, is at most t.
 func (h Hash) MeetsTarget(t Target) bool { return bytes.Compare(h[:], t[:]) <= 0 }
 
+// ZeroBits returns how many zero bits t starts with: the difficulty in the
+// tutorial's sense, n for TargetFromBits(n). A hash meeting t starts with
+// at least that many zero bits.
+func (t Target) ZeroBits() int { return Hash(t).LeadingZeroBits() }
+
 // LeadingZeroBits returns how many zero bits h starts with.
 func (h Hash) LeadingZeroBits() int {
 	for i, b := range h {
@@ -183,7 +188,9 @@ var ErrNonceSpaceExhausted = errors.New("blockchain: every nonce tried, none mee
 // writes it into h.Nonce and returns the number of hashes it tried.
 //
 // Work is split across workers goroutines (fewer than 1 means
-// runtime.GOMAXPROCS(0)), each taking an equal slice of the 2^64 nonces.
+// runtime.GOMAXPROCS(0)): worker w tries nonces w, w+workers,
+// w+2*workers... With one worker the search is 0, 1, 2... and its result
+// reproducible; with more, whichever worker wins first decides.
 // Each worker hashes the header's first 64 bytes once and then, per nonce,
 // restores that SHA-256 midstate and compresses only the final 64-byte
 // block, padding included: one compression per nonce instead of the two of
@@ -217,20 +224,14 @@ func mineRange(ctx context.Context, h *Header, lo, hi uint64, workers int) (uint
 		wg     sync.WaitGroup
 	)
 	defer context.AfterFunc(ctx, func() { stop.Store(true) })()
-	// Worker w takes nonce offsets [w*chunk, (w+1)*chunk) of the span.
-	span := hi - lo // number of nonces minus one; no overflow
-	chunk := span/uint64(workers) + 1
+	// Worker w tries lo+w, lo+w+workers, lo+w+2*workers, ...: the nonces
+	// found stay small and, with one worker, reproducible.
 	for w := range uint64(workers) {
-		off := w * chunk
-		if off > span {
+		if w > hi-lo {
 			break // fewer nonces than workers
 		}
-		end := off + chunk - 1
-		if end > span || end < off {
-			end = span
-		}
 		wg.Go(func() {
-			nonce, ok, n := tmpl.search(lo+off, lo+end, target, &stop)
+			nonce, ok, n := tmpl.search(lo+w, hi, uint64(workers), target, &stop)
 			total.Add(n)
 			if ok && found.CompareAndSwap(false, true) {
 				winner.Store(nonce)
@@ -316,49 +317,52 @@ func newMiningTemplate(h *Header) *miningTemplate {
 // flag: about 50 µs of work, so cancellation is prompt and cheap.
 const checkEvery = 1 << 10
 
-// search tries nonces lo..hi until one meets target or stop is set. It
-// returns the winning nonce, whether one was found, and the hashes tried.
-func (m *miningTemplate) search(lo, hi uint64, target Target, stop *atomic.Bool) (nonce uint64, found bool, hashes uint64) {
+// search tries nonces start, start+stride, ... up to hi until one meets
+// target or stop is set. It returns the winning nonce, whether one was
+// found, and the hashes tried.
+func (m *miningTemplate) search(start, hi, stride uint64, target Target, stop *atomic.Bool) (nonce uint64, found bool, hashes uint64) {
 	if m.mid == nil {
-		return m.searchPlain(lo, hi, target, stop)
+		return m.searchPlain(start, hi, stride, target, stop)
 	}
 	d := sha256.New()
 	st := d.(sha256State)
 	last := m.last
 	buf := make([]byte, 0, 128)
 	t0 := binary.BigEndian.Uint64(target[:8])
-	for n := lo; ; n++ {
-		if (n-lo)%checkEvery == 0 && stop.Load() {
-			return 0, false, n - lo
+	for n := start; ; n += stride {
+		if hashes%checkEvery == 0 && stop.Load() {
+			return 0, false, hashes
 		}
+		hashes++
 		binary.BigEndian.PutUint64(last[lastNonceOff:], n)
 		_ = st.UnmarshalBinary(m.mid) // cannot fail: checked in newMiningTemplate
 		d.Write(last[:])
 		buf, _ = st.AppendBinary(buf[:0])
 		h0 := binary.BigEndian.Uint64(buf[stateHashOff:])
 		if h0 < t0 || (h0 == t0 && bytes.Compare(buf[stateHashOff:stateHashOff+HashSize], target[:]) <= 0) {
-			return n, true, n - lo + 1
+			return n, true, hashes
 		}
-		if n == hi {
-			return 0, false, n - lo + 1
+		if hi-n < stride {
+			return 0, false, hashes
 		}
 	}
 }
 
 // searchPlain is search without the midstate: SHA-256 of the whole header.
-func (m *miningTemplate) searchPlain(lo, hi uint64, target Target, stop *atomic.Bool) (uint64, bool, uint64) {
+func (m *miningTemplate) searchPlain(start, hi, stride uint64, target Target, stop *atomic.Bool) (nonce uint64, found bool, hashes uint64) {
 	var enc [HeaderSize]byte
 	m.header.appendBinary(enc[:0])
-	for n := lo; ; n++ {
-		if (n-lo)%checkEvery == 0 && stop.Load() {
-			return 0, false, n - lo
+	for n := start; ; n += stride {
+		if hashes%checkEvery == 0 && stop.Load() {
+			return 0, false, hashes
 		}
+		hashes++
 		binary.BigEndian.PutUint64(enc[hdrOffNonce:], n)
 		if Hash(sha256.Sum256(enc[:])).MeetsTarget(target) {
-			return n, true, n - lo + 1
+			return n, true, hashes
 		}
-		if n == hi {
-			return 0, false, n - lo + 1
+		if hi-n < stride {
+			return 0, false, hashes
 		}
 	}
 }

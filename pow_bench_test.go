@@ -138,8 +138,8 @@ func TestMineLoopDoesNotAllocatePerNonce(t *testing.T) {
 	tmpl := newMiningTemplate(&h)
 	tg, _ := h.Target()
 	var stop atomicBool
-	small := testing.AllocsPerRun(5, func() { tmpl.search(0, 999, tg, &stop.b) })
-	large := testing.AllocsPerRun(5, func() { tmpl.search(0, 9999, tg, &stop.b) })
+	small := testing.AllocsPerRun(5, func() { tmpl.search(0, 999, 1, tg, &stop.b) })
+	large := testing.AllocsPerRun(5, func() { tmpl.search(0, 9999, 1, tg, &stop.b) })
 	if large > small {
 		t.Fatalf("allocations grow with nonces: %v for 1,000, %v for 10,000", small, large)
 	}

@@ -1,0 +1,191 @@
+// Command 02-signatures shows what digital signatures fix, and what they
+// leave open.
+//
+// In stage 1 the bank could rewrite any transfer. Now the owner of the money
+// signs each transfer with her wallet's private key, and anyone can check the
+// signature with her public key. Changing any field of a signed transfer
+// (amount, recipient, fee, nonce, or the chain it is meant for) makes the
+// signature fail, and only the owner can sign a new one.
+//
+// But an exact copy of a signed transfer verifies just as well as the
+// original, and so do two different transfers of the same coins. A payee
+// holding one cannot tell whether the coins were already spent: that is
+// the double-spending problem, which needs a public history (stage 3).
+//
+// Run it from the repository root:
+//
+//	go run ./examples/02-signatures
+//	go run ./examples/02-signatures -amount 70 -chain "my test chain"
+//
+// Wallets come from fixed seeds and Ed25519 signatures are deterministic,
+// so every run prints the same keys, signatures and IDs.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nakachain/blockchain"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "02-signatures:", err)
+		os.Exit(1)
+	}
+}
+
+// tamper is one change an attacker makes to a signed transfer.
+type tamper struct {
+	what   string
+	change func(tx *blockchain.Transaction)
+}
+
+// run tells the story, writing to w. args are the command-line flags.
+func run(_ context.Context, w io.Writer, args []string) error {
+	fs := flag.NewFlagSet("02-signatures", flag.ContinueOnError)
+	fs.SetOutput(w)
+	amount := fs.Uint64("amount", 30, "base units Alice pays Bob")
+	chainName := fs.String("chain", "nakachain example chain", "text whose SHA-256 stands in for the chain ID")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *amount == 0 || *amount > 1e12 {
+		return fmt.Errorf("-amount must be between 1 and 10^12, not %d", *amount)
+	}
+
+	fmt.Fprintln(w, "Stage 2: transfers signed by their owners")
+	fmt.Fprintln(w)
+
+	// A wallet is now a key pair: the private key signs, the public key
+	// (carried in every transfer) lets anyone check.
+	people := newBook("alice", "bob", "carol", "mallory")
+	alice, bob, carol, mallory := people.wallet("alice"), people.wallet("bob"), people.wallet("carol"), people.wallet("mallory")
+	fmt.Fprintln(w, "Wallets, derived from fixed seeds (address, then public key):")
+	for _, name := range people.names {
+		wal := people.wallet(name)
+		fmt.Fprintf(w, "  %-7s %s  key %s…\n", name, wal.Address(), wal.PublicKey().String()[:16])
+	}
+	fmt.Fprintln(w)
+
+	// A signature covers a chain ID, so a transfer meant for one chain is
+	// worthless on every other. A real chain's ID is the hash of its first
+	// block; there is no chain yet, so a hash of some text stands in for it.
+	chainID := blockchain.Hash(sha256.Sum256([]byte(*chainName)))
+	otherChain := blockchain.Hash(sha256.Sum256([]byte(*chainName + " (a different chain)")))
+	fmt.Fprintf(w, "Chain ID: SHA-256(%q) = %s\n", *chainName, chainID.Short(16))
+	fmt.Fprintln(w, "It names the chain these transfers are meant for; on a real chain it is the")
+	fmt.Fprintln(w, "hash of the chain's first block.")
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "Alice signs a transfer to Bob of %d, fee 1, as her transfer number 0 (nonce 0):\n", *amount)
+	tx := alice.Send(chainID, bob.Address(), *amount, 1, 0)
+	people.printTx(w, tx)
+	fmt.Fprintf(w, "Bob checks it with the public key it carries: verify: %s\n", result(tx.Verify(chainID)))
+	fmt.Fprintln(w)
+
+	// Mallory changes one field at a time, keeping Alice's signature.
+	fmt.Fprintln(w, "Mallory intercepts the transfer and changes one thing at a time:")
+	for _, t := range tampers(*amount, mallory.Address()) {
+		forged := tx
+		t.change(&forged)
+		fmt.Fprintf(w, "  %-26s verify: %s\n", t.what+":", result(forged.Verify(chainID)))
+	}
+	fmt.Fprintf(w, "  %-26s verify: %s\n", "sent to another chain:", result(tx.Verify(otherChain)))
+	fmt.Fprintln(w, "Every change breaks Alice's signature: the check fails with ErrBadSignature.")
+	fmt.Fprintln(w)
+
+	own := mallory.Send(chainID, mallory.Address(), *amount, 1, 0)
+	fmt.Fprintln(w, "Mallory can sign a transfer to herself, but it carries her own key and spends her own coins:")
+	fmt.Fprintf(w, "  from %s to %s, amount %d: verify: %s\n",
+		people.nameOfKey(own.From), people.nameOf(own.To), own.Amount, result(own.Verify(chainID)))
+	fmt.Fprintln(w, "Only Alice can move Alice's coins.")
+	fmt.Fprintln(w)
+
+	// A signature proves who wrote a transfer, not that it is the only one.
+	fmt.Fprintln(w, "But a signature says nothing about what happened before or after.")
+	copied := tx
+	fmt.Fprintf(w, "  An exact copy of Alice's transfer: id %s, verify: %s\n", copied.ID().Short(12), result(copied.Verify(chainID)))
+	toCarol := alice.Send(chainID, carol.Address(), *amount, 1, 0)
+	fmt.Fprintf(w, "  Alice also signs nonce 0 again, paying the same %d to Carol: id %s, verify: %s\n",
+		*amount, toCarol.ID().Short(12), result(toCarol.Verify(chainID)))
+	fmt.Fprintf(w, "Say Alice owns only %d: enough for one payment and its fee. Bob can be shown\n", *amount+1)
+	fmt.Fprintln(w, "his transfer twice, and Carol holds another spend of the same coins. Every")
+	fmt.Fprintln(w, "signature is genuine, yet without a public history no payee can tell which")
+	fmt.Fprintln(w, "spend came first, or whether the coins were already spent elsewhere. This is")
+	fmt.Fprintln(w, "the double-spending problem. (The nonce numbers Alice's transfers, but only")
+	fmt.Fprintln(w, "someone who sees all of them can tell that number 0 was used twice.)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Open problem: someone must still keep the history of transfers, in order,")
+	fmt.Fprintln(w, "for everyone to see. Stage 3 has a timestamp server do it.")
+	return nil
+}
+
+// tampers lists the changes Mallory tries on a transfer of amount.
+func tampers(amount uint64, mallory blockchain.Address) []tamper {
+	return []tamper{
+		{fmt.Sprintf("amount %d -> %d", amount, amount*100), func(tx *blockchain.Transaction) { tx.Amount = amount * 100 }},
+		{"recipient bob -> mallory", func(tx *blockchain.Transaction) { tx.To = mallory }},
+		{"fee 1 -> 0", func(tx *blockchain.Transaction) { tx.Fee = 0 }},
+		{"nonce 0 -> 1", func(tx *blockchain.Transaction) { tx.Nonce = 1 }},
+		{"one bit of the signature", func(tx *blockchain.Transaction) { tx.Signature[0] ^= 1 }},
+	}
+}
+
+// result prints the outcome of a check.
+func result(err error) string {
+	if err != nil {
+		return "FAILED: " + err.Error()
+	}
+	return "ok"
+}
+
+// book names the example's wallets, so that output shows "alice" rather
+// than a key.
+type book struct {
+	names   []string
+	wallets map[string]*blockchain.Wallet
+}
+
+// newBook makes a wallet for each name from a seed derived from the name,
+// so every run (and every stage) gives each person the same keys.
+func newBook(names ...string) *book {
+	b := &book{names: names, wallets: make(map[string]*blockchain.Wallet)}
+	for _, n := range names {
+		b.wallets[n] = blockchain.WalletFromSeed(sha256.Sum256([]byte("nakachain example wallet: " + n)))
+	}
+	return b
+}
+
+func (b *book) wallet(name string) *blockchain.Wallet { return b.wallets[name] }
+
+// nameOf returns the name whose wallet has address a.
+func (b *book) nameOf(a blockchain.Address) string {
+	for _, n := range b.names {
+		if b.wallets[n].Address() == a {
+			return n
+		}
+	}
+	return a.String()
+}
+
+// nameOfKey returns the name whose wallet has public key k.
+func (b *book) nameOfKey(k blockchain.PublicKey) string { return b.nameOf(k.Address()) }
+
+func (b *book) printTx(w io.Writer, tx blockchain.Transaction) {
+	fmt.Fprintf(w, "  from       %s (key %s…)\n", b.nameOfKey(tx.From), tx.From.String()[:16])
+	fmt.Fprintf(w, "  to         %s (%s)\n", b.nameOf(tx.To), tx.To)
+	fmt.Fprintf(w, "  amount     %d\n", tx.Amount)
+	fmt.Fprintf(w, "  fee        %d\n", tx.Fee)
+	fmt.Fprintf(w, "  nonce      %d\n", tx.Nonce)
+	fmt.Fprintf(w, "  signature  %s…\n", tx.Signature.String()[:32])
+	fmt.Fprintf(w, "  id         %s (SHA-256 of the transfer, signature included)\n", tx.ID().Short(16))
+}

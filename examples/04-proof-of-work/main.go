@@ -1,0 +1,394 @@
+// Command 04-proof-of-work shows the idea in section 4 of the Bitcoin
+// paper: the timestamp server's signature is replaced by work.
+//
+// In stage 3 a trusted server signed each block, and the server could
+// re-sign a rewritten history. Now a block is valid only if its hash, read
+// as a number, is below a target: the hash must start with a number of zero
+// bits. The only way to find such a block is to try nonce after nonce,
+// about 2^bits hashes on average, while checking one costs a single hash.
+// Anyone may do the work, and nobody, however trusted, can skip it.
+//
+// The example mines one block per difficulty, from -from bits up to -to
+// bits, and prints the work each took. Then Mallory rewrites a transfer in
+// an old block. The altered block's proof of work no longer holds and every
+// later block links to the old hash, so she has to redo the work of that
+// block and of every block after it. She does, and the example counts the
+// hashes it cost her.
+//
+// Run it from the repository root:
+//
+//	go run ./examples/04-proof-of-work
+//	go run ./examples/04-proof-of-work -from 16 -to 28 -step 4
+//	go run ./examples/04-proof-of-work -workers 1   # same nonces on every run
+//
+// Every extra bit doubles the expected work: a 28-bit block takes about 2^28,
+// some 270 million, hashes, seconds to minutes depending on the machine.
+// Press Ctrl-C to stop early.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/nakachain/blockchain"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Stdout, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "04-proof-of-work:", err)
+		os.Exit(1)
+	}
+}
+
+// reward is what a block's miner pays itself (section 6: the incentive),
+// and fee what every transfer adds to it.
+const (
+	reward = 50
+	fee    = 1
+)
+
+// run tells the story, writing to w. args are the command-line flags.
+func run(ctx context.Context, w io.Writer, args []string) error {
+	fs := flag.NewFlagSet("04-proof-of-work", flag.ContinueOnError)
+	fs.SetOutput(w)
+	from := fs.Int("from", 8, "difficulty of the first block, in leading zero bits")
+	to := fs.Int("to", 20, "difficulty of the last block, in leading zero bits")
+	step := fs.Int("step", 2, "bits added from one block to the next")
+	workers := fs.Int("workers", 0, "mining goroutines (0 means one per CPU)")
+	tamperAt := fs.Int("tamper", 1, "height of the block Mallory rewrites")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *from < 1 || *to < *from || *to > 64 || *step < 1 {
+		return fmt.Errorf("need 1 <= -from <= -to <= 64 and -step >= 1, not -from %d -to %d -step %d", *from, *to, *step)
+	}
+	sched := schedule{from: *from, step: *step, n: (*to-*from) / *step + 1}
+	if sched.n < 3 {
+		return fmt.Errorf("-from %d -to %d -step %d makes %d blocks; the story needs at least 3", *from, *to, *step, sched.n)
+	}
+	if *tamperAt < 1 || *tamperAt > sched.n-2 {
+		return fmt.Errorf("-tamper must be between 1 and %d (a block with one after it), not %d", sched.n-2, *tamperAt)
+	}
+	if *workers < 1 {
+		*workers = runtime.GOMAXPROCS(0)
+	}
+
+	fmt.Fprintln(w, "Stage 4: proof of work replaces the server's signature")
+	fmt.Fprintln(w)
+
+	people := newBook("alice", "bob", "carol", "mallory", "miner")
+	mallory, bob := people.wallet("mallory"), people.wallet("bob")
+	clock := fixedClock(time.Date(2009, 1, 3, 18, 15, 5, 0, time.UTC), 10*time.Minute)
+
+	// A block is valid when its hash meets the target in its header.
+	// Here the target tightens by -step bits per block, to show the cost
+	// of each extra bit. (A real chain retargets so that blocks keep coming
+	// every ten minutes or so, whatever the miners' speed.)
+	fmt.Fprintf(w, "Mining %d blocks from %d to %d bits of difficulty with %d workers.\n", sched.n, *from, sched.bits(sched.n-1), *workers)
+	fmt.Fprintln(w, "A hash meets b bits when it starts with b zero bits: one try in 2^b succeeds.")
+	if *workers > 1 {
+		fmt.Fprintln(w, "Worker k of n tries nonces k, k+n, k+2n...: whichever finds one first wins,")
+		fmt.Fprintln(w, "and hashes tried counts every worker's.")
+	}
+	fmt.Fprintln(w)
+
+	// The genesis block holds the starting balances and is mined like any
+	// other. Its hash is the chain ID every transfer is signed for.
+	var opening []blockchain.Transaction
+	for _, name := range []string{"alice", "bob", "carol", "mallory"} {
+		opening = append(opening, blockchain.NewCoinbase(people.wallet(name).Address(), 100, 0))
+	}
+	chain := []blockchain.Block{newBlock(0, blockchain.Hash{}, sched.bits(0), clock(), opening)}
+	printHeading(w)
+	honest := make([]stats, sched.n)
+	var err error
+	if honest[0], err = mineBlock(ctx, &chain[0], *workers); err != nil {
+		return err
+	}
+	printRow(w, chain[0], honest[0])
+	chainID := chain[0].Hash()
+
+	// Each later block first pays its miner the reward plus the fees of its
+	// two transfers, then carries the transfers. Mallory pays Bob 30 for a
+	// bicycle in block -tamper.
+	for height := 1; height < sched.n; height++ {
+		txs := []blockchain.Transaction{blockchain.NewCoinbase(people.wallet("miner").Address(), reward+2*fee, uint64(height))}
+		if height == *tamperAt {
+			txs = append(txs, mallory.Send(chainID, bob.Address(), 30, fee, 0))
+		} else {
+			txs = append(txs, people.transfer(chainID, height))
+		}
+		txs = append(txs, people.transfer(chainID, height+1))
+		chain = append(chain, newBlock(uint64(height), chain[height-1].Hash(), sched.bits(height), clock(), txs))
+		if honest[height], err = mineBlock(ctx, &chain[height], *workers); err != nil {
+			return err
+		}
+		printRow(w, chain[height], honest[height])
+	}
+	total := sum(honest)
+	fmt.Fprintf(w, "Mining took %s hashes and %s in all.\n", commas(total.hashes), round(total.took))
+	fmt.Fprintln(w)
+
+	// Checking costs one hash per block, however hard the block was to find.
+	start := time.Now()
+	for _, b := range chain {
+		if err := b.Header.CheckProofOfWork(); err != nil {
+			return err
+		}
+	}
+	took := time.Since(start)
+	last := len(chain) - 1
+	fmt.Fprintf(w, "Checking the proof of work of all %d blocks took %s: one hash each.\n", len(chain), round(took))
+	fmt.Fprintf(w, "The last block alone took %s hashes and %s to mine.\n", commas(honest[last].hashes), round(honest[last].took))
+	printCheck(w, "The whole chain (work, targets, Merkle roots, links):", verifyChain(chain, sched))
+	fmt.Fprintln(w)
+
+	// Mallory rewrites her payment to Bob, as in stage 3.
+	t := *tamperAt
+	fmt.Fprintf(w, "Mallory rewrites block %d so that her 30 went to herself instead of to Bob.\n", t)
+	forged := cloneChain(chain)
+	forged[t].Transactions[1] = mallory.Send(chainID, mallory.Address(), 30, fee, 0)
+	printCheck(w, "Check after swapping the transfer:", verifyChain(forged, sched))
+	forged[t].Header.MerkleRoot = forged[t].ComputeMerkleRoot()
+	problems := verifyChain(forged, sched)
+	printCheck(w, "Check after recomputing the Merkle root:", problems)
+	if len(problems) > 0 && errors.Is(problems[0], blockchain.ErrBadProofOfWork) {
+		fmt.Fprintf(w, "The new header has a new hash, which misses block %d's target, and block %d\n", t, t+1)
+		fmt.Fprintln(w, "still links to the old hash.")
+	} else {
+		fmt.Fprintf(w, "By luck (one chance in 2^%d) the new hash still meets block %d's target,\n", sched.bits(t), t)
+		fmt.Fprintf(w, "but block %d still links to the old hash.\n", t+1)
+	}
+	fmt.Fprintf(w, "There is no key to steal this time: Mallory has to redo the work of block %d\n", t)
+	fmt.Fprintln(w, "and of every block after it, since each must link to the one she re-mined.")
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "Mallory re-mines blocks %d to %d:\n", t, last)
+	printHeading(w)
+	attack := make([]stats, 0, len(forged)-t)
+	for i := t; i < len(forged); i++ {
+		forged[i].Header.PrevHash = forged[i-1].Hash()
+		forged[i].Header.MerkleRoot = forged[i].ComputeMerkleRoot()
+		s, err := mineBlock(ctx, &forged[i], *workers)
+		if err != nil {
+			return err
+		}
+		attack = append(attack, s)
+		printRow(w, forged[i], s)
+	}
+	printCheck(w, "Check of Mallory's chain:", verifyChain(forged, sched))
+	fmt.Fprintln(w)
+
+	expected := new(big.Int)
+	for i := t; i < len(forged); i++ {
+		tg, _ := forged[i].Header.Target()
+		expected.Add(expected, tg.Work())
+	}
+	fmt.Fprintf(w, "The work blocks %d to %d demand: about %s hashes on average.\n", t, last, commas(expected))
+	fmt.Fprintf(w, "  honest miners spent %14s hashes\n", commas(sum(honest[t:]).hashes))
+	fmt.Fprintf(w, "  Mallory re-mined with %12s hashes\n", commas(sum(attack).hashes))
+	fmt.Fprintln(w, "Rewriting history costs as much work as writing it did (each count is luck")
+	fmt.Fprintln(w, "around the same average), and the deeper the block, the more blocks must be")
+	fmt.Fprintln(w, "redone. Meanwhile the honest miners keep adding blocks; section 11 of the")
+	fmt.Fprintln(w, "paper shows that her chance of ever catching up falls exponentially with the")
+	fmt.Fprintln(w, "number of blocks she is behind.")
+	return nil
+}
+
+// schedule is the difficulty of each block: from bits at height 0, then
+// step more per block.
+type schedule struct{ from, step, n int }
+
+func (s schedule) bits(height int) int { return s.from + height*s.step }
+
+// newBlock returns an unmined block at height after prev, with a target
+// of bits leading zero bits.
+func newBlock(height uint64, prev blockchain.Hash, bits int, t time.Time, txs []blockchain.Transaction) blockchain.Block {
+	b := blockchain.Block{
+		Header: blockchain.Header{
+			Version:  blockchain.HeaderVersion,
+			Height:   height,
+			PrevHash: prev,
+			Time:     t.UnixNano(),
+			Bits:     blockchain.TargetFromBits(bits).Compact(),
+		},
+		Transactions: txs,
+	}
+	b.Header.MerkleRoot = b.ComputeMerkleRoot()
+	return b
+}
+
+// stats is the cost of mining one or more blocks.
+type stats struct {
+	hashes uint64
+	took   time.Duration
+}
+
+func sum(s []stats) stats {
+	var t stats
+	for _, x := range s {
+		t.hashes += x.hashes
+		t.took += x.took
+	}
+	return t
+}
+
+// mineBlock finds a nonce for b with the library's miner.
+func mineBlock(ctx context.Context, b *blockchain.Block, workers int) (stats, error) {
+	start := time.Now()
+	n, err := blockchain.Mine(ctx, &b.Header, workers)
+	s := stats{hashes: n, took: max(time.Since(start), time.Nanosecond)}
+	if err != nil {
+		return s, fmt.Errorf("mining block %d: %w", b.Header.Height, err)
+	}
+	return s, nil
+}
+
+// verifyChain returns every problem it finds in chain, in order; none means
+// the chain is valid. Besides each block's proof of work it checks that the
+// block asks for as much work as the schedule demands: otherwise a forger
+// would simply mine at an easy target.
+func verifyChain(chain []blockchain.Block, sched schedule) []error {
+	var problems []error
+	for i, b := range chain {
+		if err := b.CheckMerkleRoot(); err != nil {
+			problems = append(problems, fmt.Errorf("block %d: %w", i, err))
+		}
+		if want := blockchain.TargetFromBits(sched.bits(i)).Compact(); b.Header.Bits != want {
+			problems = append(problems, fmt.Errorf("block %d: %w: bits %#08x, the chain demands %#08x", i, blockchain.ErrBadTarget, b.Header.Bits, want))
+		}
+		if err := b.Header.CheckProofOfWork(); err != nil {
+			problems = append(problems, fmt.Errorf("block %d: %w", i, err))
+		}
+		switch {
+		case b.Header.Height != uint64(i):
+			problems = append(problems, fmt.Errorf("block %d: %w: it claims height %d", i, blockchain.ErrBadHeight, b.Header.Height))
+		case i == 0 && !b.Header.PrevHash.IsZero():
+			problems = append(problems, fmt.Errorf("block 0: %w: the first block links to %s", errBrokenLink, b.Header.PrevHash.Short(16)))
+		case i > 0 && b.Header.PrevHash != chain[i-1].Hash():
+			problems = append(problems, fmt.Errorf("block %d: %w to block %d: it records previous hash %s, but block %d hashes to %s",
+				i, errBrokenLink, i-1, b.Header.PrevHash.Short(16), i-1, chain[i-1].Hash().Short(16)))
+		}
+	}
+	return problems
+}
+
+// errBrokenLink reports a block whose previous-block hash is not the hash of
+// the block before it.
+var errBrokenLink = errors.New("broken hash link")
+
+// printCheck prints the outcome of verifyChain.
+func printCheck(w io.Writer, what string, problems []error) {
+	if len(problems) == 0 {
+		fmt.Fprintln(w, what, "ok")
+		return
+	}
+	fmt.Fprintln(w, what, "FAILED")
+	for _, p := range problems {
+		fmt.Fprintln(w, "    "+p.Error())
+	}
+}
+
+func printHeading(w io.Writer) {
+	fmt.Fprintf(w, "  %6s %4s %20s %-16s %14s %10s %11s\n", "height", "bits", "nonce", "hash", "hashes tried", "time", "rate")
+}
+
+func printRow(w io.Writer, b blockchain.Block, s stats) {
+	tg, _ := b.Header.Target()
+	bits := tg.ZeroBits() // the b of "starts with b zero bits"
+	fmt.Fprintf(w, "  %6d %4d %20d %-16s %14s %10s %11s\n",
+		b.Header.Height, bits, b.Header.Nonce, b.Hash().Short(16), commas(s.hashes), round(s.took), rate(s))
+}
+
+// rate formats hashes per second with a unit that keeps it readable.
+func rate(s stats) string {
+	r := float64(s.hashes) / s.took.Seconds()
+	for _, unit := range []string{"H/s", "kH/s", "MH/s"} {
+		if r < 1000 {
+			return fmt.Sprintf("%.1f %s", r, unit)
+		}
+		r /= 1000
+	}
+	return fmt.Sprintf("%.1f GH/s", r)
+}
+
+// round keeps three significant digits of d.
+func round(d time.Duration) time.Duration {
+	r := time.Duration(1)
+	for d >= 1000*r {
+		r *= 10
+	}
+	return d.Round(r)
+}
+
+// commas writes the integer n (a uint64 or a *big.Int) with thousands
+// separators.
+func commas(n any) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// cloneChain returns a deep copy of chain, to tamper with.
+func cloneChain(chain []blockchain.Block) []blockchain.Block {
+	c := slices.Clone(chain)
+	for i := range c {
+		c[i].Transactions = slices.Clone(c[i].Transactions)
+	}
+	return c
+}
+
+// fixedClock returns a clock that reads start, then start+step, and so on.
+func fixedClock(start time.Time, step time.Duration) func() time.Time {
+	t := start.Add(-step)
+	return func() time.Time {
+		t = t.Add(step)
+		return t
+	}
+}
+
+// book names the example's wallets.
+type book struct {
+	wallets map[string]*blockchain.Wallet
+	sent    map[string]uint64 // transfers each has made, for their nonces
+}
+
+// newBook makes a wallet for each name from a seed derived from the name,
+// so every run (and every stage) gives each person the same keys.
+func newBook(names ...string) *book {
+	b := &book{wallets: make(map[string]*blockchain.Wallet), sent: make(map[string]uint64)}
+	for _, n := range names {
+		b.wallets[n] = blockchain.WalletFromSeed(sha256.Sum256([]byte("nakachain example wallet: " + n)))
+	}
+	return b
+}
+
+func (b *book) wallet(name string) *blockchain.Wallet { return b.wallets[name] }
+
+// transfer returns a small signed filler transfer, passed
+// around between alice, bob and carol.
+func (b *book) transfer(chainID blockchain.Hash, k int) blockchain.Transaction {
+	ring := []string{"alice", "bob", "carol"}
+	from, to := ring[k%3], ring[(k+1)%3]
+	tx := b.wallet(from).Send(chainID, b.wallet(to).Address(), uint64(1+(7*k)%10), fee, b.sent[from])
+	b.sent[from]++
+	return tx
+}
