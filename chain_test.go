@@ -258,10 +258,10 @@ func TestReorgToHeavierBranch(t *testing.T) {
 	c := g.chain()
 	pool := NewMempool(c, MempoolOptions{})
 
-	paidBob := g.pay(0, 1, 100, 1, 0)    // double spend: losing branch
-	paidCarol := g.pay(0, 2, 100, 1, 0)  // double spend: winning branch
-	onlyLosing := g.pay(2, 3, 50, 1, 0)  // no conflict: must come back
-	onlyWinning := g.pay(3, 0, 7, 2, 0)  // only on the winning branch
+	paidBob := g.pay(0, 1, 100, 1, 0)   // double spend: losing branch
+	paidCarol := g.pay(0, 2, 100, 1, 0) // double spend: winning branch
+	onlyLosing := g.pay(2, 3, 50, 1, 0) // no conflict: must come back
+	onlyWinning := g.pay(3, 0, 7, 2, 0) // only on the winning branch
 	main := g.branch(g.genesis, 5, func(i int) []Transaction {
 		switch i {
 		case 0:
