@@ -686,21 +686,35 @@ func (c *Chain) MedianTimePast(h Hash) (int64, bool) {
 func (c *Chain) Locator() []Hash {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	return locatorFrom(c.tip())
+}
+
+// LocatorFrom returns a block locator that starts at the known block h and
+// follows its ancestors, whether or not h is on the main chain: during sync
+// it asks a peer for what follows the last block received. It returns nil
+// for an unknown block.
+func (c *Chain) LocatorFrom(h Hash) []Hash {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n, ok := c.index[h]
+	if !ok {
+		return nil
+	}
+	return locatorFrom(n)
+}
+
+func locatorFrom(n *blockNode) []Hash {
 	var loc []Hash
 	step := uint64(1)
-	for h := c.tip().height; ; {
-		loc = append(loc, c.main[h].hash)
-		if h == 0 {
-			break
-		}
+	for n != nil {
+		loc = append(loc, n.hash)
 		if len(loc) >= 10 {
 			step *= 2
 		}
-		if h < step {
-			h = 0
-		} else {
-			h -= step
+		if n.height == 0 {
+			break
 		}
+		n = n.ancestor(n.height - min(step, n.height))
 	}
 	return loc
 }
