@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nakachain/blockchain"
 )
@@ -82,4 +83,54 @@ func ExampleMine() {
 	// hash:  000031534fb3973c
 	// leading zero bits: 18
 	// valid: true
+}
+
+// The whole cycle in one place: a chain whose genesis funds Alice, a
+// payment to Bob through the mempool, a block mined and added, balances.
+func Example() {
+	alice := blockchain.WalletFromSeed(seed("alice"))
+	bob := blockchain.WalletFromSeed(seed("bob"))
+	miner := blockchain.WalletFromSeed(seed("miner"))
+
+	params := blockchain.TestParams()
+	params.Allocations = []blockchain.Allocation{{To: alice.Address(), Amount: 10_000}}
+	chain, err := blockchain.NewChain(params, blockchain.ChainOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	pool := blockchain.NewMempool(chain, blockchain.MempoolOptions{})
+
+	tx := alice.Send(chain.ChainID(), bob.Address(), 1500, 10, pool.NextNonce(alice.Address()))
+	fmt.Println("pending:", pool.Add(tx), pool.Len())
+	overspend := alice.Send(chain.ChainID(), bob.Address(), 9000, 10, 1)
+	fmt.Println("overspend refused:", errors.Is(pool.Add(overspend), blockchain.ErrInsufficientFunds))
+
+	now := time.Unix(0, params.GenesisTime).Add(time.Minute)
+	block := pool.NewBlockTemplate(miner.Address(), now)
+	if _, err := blockchain.Mine(context.Background(), &block.Header, 1); err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := chain.AddBlock(block, now)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	pool.Update(res)
+
+	fmt.Println("status:", res.Status, "height:", chain.Height())
+	fmt.Println("alice:", chain.Balance(alice.Address()))
+	fmt.Println("bob:  ", chain.Balance(bob.Address()))
+	fmt.Println("miner:", chain.Balance(miner.Address()), "=", params.Reward(1), "+ fee 10")
+	info, _ := chain.Transaction(tx.ID())
+	fmt.Println("confirmations:", info.Confirmations, "pending:", pool.Len())
+	// Output:
+	// pending: <nil> 1
+	// overspend refused: true
+	// status: main-chain height: 1
+	// alice: 8490
+	// bob:   1500
+	// miner: 5000000010 = 5000000000 + fee 10
+	// confirmations: 1 pending: 0
 }
