@@ -16,23 +16,29 @@ const MaxMessageSize = 8 << 20
 // an ID and gets a [Conn]; the bytes it sends are opaque to the network.
 // [MemNetwork] simulates one in a process; the TCP transport connects
 // processes and hosts. Implement this to plug in your own, and check it with
-// the nettest package's suite.
+// the nettest package's suite. A Network that holds resources of its own
+// may also implement io.Closer.
 type Network interface {
-	// Join registers id on the network. An ID may be joined once at a time.
+	// Join registers id on the network. An ID may be joined once at a time;
+	// after its Conn is closed it may join again.
 	Join(id PeerID) (Conn, error)
 }
 
 // Conn is one node's endpoint on a [Network]. Its methods are safe for
 // concurrent use. Sends never block on a slow peer: a transport may drop a
-// message it cannot deliver (the protocol recovers from loss), but it
-// never delivers one corrupted.
+// message it cannot deliver (the protocol recovers from loss), but it never
+// delivers one corrupted. A reliable transport keeps the messages to one
+// peer in order; the protocol does not depend on it.
 type Conn interface {
 	// ID returns the ID this endpoint joined under.
 	ID() PeerID
-	// Peers returns the peers this endpoint can currently send to.
+	// Peers returns the peers this endpoint is connected to. A message to
+	// one of them may still be lost, as across a partition.
 	Peers() []PeerID
-	// Send queues data for one peer. It fails if the peer is unknown, the
-	// data is larger than MaxMessageSize, or the endpoint is closed.
+	// Send queues data, which may be empty, for one peer; the caller may
+	// reuse data afterwards. It fails with ErrUnknownPeer for a peer that
+	// is not connected (itself included), ErrMessageTooLarge above
+	// MaxMessageSize, and ErrClosed after Close.
 	Send(to PeerID, data []byte) error
 	// Broadcast queues data for every peer.
 	Broadcast(data []byte) error
@@ -40,10 +46,11 @@ type Conn interface {
 	// Close.
 	Receive() <-chan Packet
 	// Close leaves the network and releases everything the endpoint holds.
+	// Closing again does nothing and returns nil.
 	Close() error
 }
 
-// Packet is a message received from a peer.
+// Packet is a message received from a peer. Data belongs to the receiver.
 type Packet struct {
 	From PeerID
 	Data []byte
@@ -58,8 +65,9 @@ var (
 )
 
 // Dropper is implemented by a [Conn] that can cut off a peer, as the node
-// does with peers that send invalid data. A transport without it simply
-// keeps them.
+// does with peers that send invalid data; Drop fails with ErrUnknownPeer
+// for a peer it is not connected to. A transport without it simply keeps
+// such peers.
 type Dropper interface {
 	Drop(peer PeerID) error
 }

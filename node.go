@@ -1,0 +1,698 @@
+package blockchain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// NodeConfig configures a [Node]. Chain and Network are required; every
+// other field has a working zero value.
+type NodeConfig struct {
+	// ID is the node's name on the network.
+	ID PeerID
+	// Chain is the node's chain; the node adds blocks to it.
+	Chain *Chain
+	// Network is the transport the node joins when it runs.
+	Network Network
+	// Mempool limits the node's pending transactions.
+	Mempool MempoolOptions
+
+	// Miner is the address the node's coinbases pay.
+	Miner Address
+	// Mining starts the miner with the node; SetMining changes it later.
+	Mining bool
+	// MiningWorkers is how many goroutines mine; fewer than 1 means 1.
+	MiningWorkers int
+	// HashRate, if positive, limits the miner to about this many hashes
+	// a second. A simulation gives each miner its share of the network's
+	// hash power this way, whatever the machine's speed.
+	HashRate float64
+
+	// StatusInterval is how often the node tells its peers its tip;
+	// 0 means one second.
+	StatusInterval time.Duration
+	// TemplateRefresh is how often the miner rebuilds its block to take
+	// in new transactions; 0 means two seconds.
+	TemplateRefresh time.Duration
+	// RequestTimeout is how long the node waits for data it asked a peer
+	// for before it may ask again; 0 means five seconds.
+	RequestTimeout time.Duration
+
+	// Now is the node's clock, for block times and validation; nil means
+	// time.Now.
+	Now func() time.Time
+	// Logger receives the node's logs; nil means none.
+	Logger *slog.Logger
+}
+
+// Node runs the protocol around a [Chain] (DESIGN: the thin loop around the
+// core): it mines on its tip, gossips transactions and blocks, tells peers
+// its tip and syncs from them when behind, and fetches the missing
+// ancestors of orphans from the peer that sent them. Its query and control
+// methods are safe to call while it runs.
+type Node struct {
+	cfg   NodeConfig
+	chain *Chain
+	pool  *Mempool
+	log   *slog.Logger
+	now   func() time.Time
+
+	running atomic.Bool
+	conn    atomic.Pointer[connBox]
+
+	mining    atomic.Bool
+	miner     atomic.Pointer[Address]
+	wakeMiner chan struct{}
+	mined     chan minedBlock
+	hashes    atomic.Uint64
+	found     atomic.Uint64
+
+	mineMu     sync.Mutex
+	mineCancel context.CancelFunc
+
+	subMu  sync.Mutex
+	subs   map[int]chan Event
+	nextID int
+
+	// Loop-owned state: touched only by the Run goroutine.
+	peers    map[PeerID]*peerState
+	inflight map[Hash]time.Time // requested data, until when
+	rejected map[Hash]struct{}  // transactions refused, not to fetch again
+}
+
+type connBox struct{ Conn }
+
+type minedBlock struct {
+	block *Block
+	done  chan struct{}
+}
+
+type peerState struct {
+	status       StatusMsg
+	known        bool // a status has arrived
+	syncUntil    time.Time
+	misbehaviour int
+}
+
+// Limits on the node's bookkeeping and behaviour.
+const (
+	maxInflight       = 4096
+	maxRejected       = 4096
+	blocksReplyBudget = MaxMessageSize / 2
+	dropThreshold     = 10 // invalid messages before a peer is dropped
+	subscriberBuffer  = 64
+)
+
+// NewNode returns a node that is ready to Run.
+func NewNode(cfg NodeConfig) (*Node, error) {
+	if cfg.Chain == nil || cfg.Network == nil {
+		return nil, errors.New("blockchain: NodeConfig needs a Chain and a Network")
+	}
+	if cfg.MiningWorkers < 1 {
+		cfg.MiningWorkers = 1
+	}
+	if cfg.StatusInterval <= 0 {
+		cfg.StatusInterval = time.Second
+	}
+	if cfg.TemplateRefresh <= 0 {
+		cfg.TemplateRefresh = 2 * time.Second
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{
+		cfg:       cfg,
+		chain:     cfg.Chain,
+		pool:      NewMempool(cfg.Chain, cfg.Mempool),
+		log:       log.With("node", string(cfg.ID)),
+		now:       cfg.Now,
+		wakeMiner: make(chan struct{}, 1),
+		mined:     make(chan minedBlock),
+		subs:      make(map[int]chan Event),
+	}
+	miner := cfg.Miner
+	n.miner.Store(&miner)
+	n.mining.Store(cfg.Mining)
+	return n, nil
+}
+
+// ID returns the node's network ID.
+func (n *Node) ID() PeerID { return n.cfg.ID }
+
+// Chain returns the node's chain, for queries.
+func (n *Node) Chain() *Chain { return n.chain }
+
+// Mempool returns the node's pending transactions.
+func (n *Node) Mempool() *Mempool { return n.pool }
+
+// Tip returns the end of the node's main chain.
+func (n *Node) Tip() Tip { return n.chain.Tip() }
+
+// Balance returns an address's confirmed balance.
+func (n *Node) Balance(a Address) uint64 { return n.chain.Balance(a) }
+
+// NextNonce returns the nonce a's next transaction should carry, counting
+// its transactions pending at this node.
+func (n *Node) NextNonce(a Address) uint64 { return n.pool.NextNonce(a) }
+
+// Peers returns the peers the node can reach, or nil when it is not running.
+func (n *Node) Peers() []PeerID {
+	if c := n.conn.Load(); c != nil {
+		return c.Peers()
+	}
+	return nil
+}
+
+// Hashes returns how many hashes the node's miner has tried.
+func (n *Node) Hashes() uint64 { return n.hashes.Load() }
+
+// BlocksMined returns how many blocks the node's miner has found.
+func (n *Node) BlocksMined() uint64 { return n.found.Load() }
+
+// SetMining starts or stops the miner. It takes effect at once, also while
+// a block is being mined.
+func (n *Node) SetMining(on bool) {
+	n.mining.Store(on)
+	if on {
+		select {
+		case n.wakeMiner <- struct{}{}:
+		default:
+		}
+	} else {
+		n.restartMining()
+	}
+}
+
+// Mining reports whether the miner is on.
+func (n *Node) Mining() bool { return n.mining.Load() }
+
+// SetMiner changes the address the node's next blocks pay.
+func (n *Node) SetMiner(a Address) {
+	n.miner.Store(&a)
+	n.restartMining()
+}
+
+// SubmitTransaction adds tx to the node's mempool and announces it to the
+// node's peers. A refused transaction returns its [*RuleError].
+func (n *Node) SubmitTransaction(tx Transaction) error {
+	if err := n.pool.Add(tx); err != nil {
+		return err
+	}
+	n.broadcast(InvMsg{Items: []InvItem{{Type: InvTx, Hash: tx.ID()}}}, "")
+	n.emit(Event{Type: EventMempool, Tip: n.chain.Tip(), Mempool: n.pool.Len()})
+	return nil
+}
+
+// EventType says what changed.
+type EventType int
+
+// Event types.
+const (
+	// EventTip: the main chain's tip moved.
+	EventTip EventType = iota + 1
+	// EventMempool: the pending transactions changed.
+	EventMempool
+)
+
+// Event reports a change at a node, for programs that draw or serve it.
+type Event struct {
+	Type EventType
+	Tip  Tip // the tip after the change
+	// Connected and Disconnected count the blocks that joined and left
+	// the main chain (EventTip); Disconnected > 0 is a reorganization.
+	Connected, Disconnected int
+	Mempool                 int // pending transactions after the change
+}
+
+// Subscribe returns a channel of the node's events and a function that
+// ends the subscription (and closes the channel). A subscriber that falls
+// more than 64 events behind misses events: it can always re-read the
+// current state with the query methods.
+func (n *Node) Subscribe() (<-chan Event, func()) {
+	n.subMu.Lock()
+	defer n.subMu.Unlock()
+	id := n.nextID
+	n.nextID++
+	ch := make(chan Event, subscriberBuffer)
+	n.subs[id] = ch
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			n.subMu.Lock()
+			defer n.subMu.Unlock()
+			if c, ok := n.subs[id]; ok {
+				delete(n.subs, id)
+				close(c)
+			}
+		})
+	}
+}
+
+func (n *Node) emit(e Event) {
+	n.subMu.Lock()
+	defer n.subMu.Unlock()
+	for _, ch := range n.subs {
+		select {
+		case ch <- e:
+		default: // a slow subscriber misses this one
+		}
+	}
+}
+
+// ErrNodeRunning is returned by Run on a node that is already running.
+var ErrNodeRunning = errors.New("blockchain: node is already running")
+
+// Run joins the network and runs the node until ctx is done. It returns
+// nil after ctx is cancelled, having stopped every goroutine it started
+// and left the network.
+func (n *Node) Run(ctx context.Context) error {
+	if !n.running.CompareAndSwap(false, true) {
+		return ErrNodeRunning
+	}
+	defer n.running.Store(false)
+	conn, err := n.cfg.Network.Join(n.cfg.ID)
+	if err != nil {
+		return fmt.Errorf("blockchain: node %s: join: %w", n.cfg.ID, err)
+	}
+	n.conn.Store(&connBox{conn})
+	n.peers = make(map[PeerID]*peerState)
+	n.inflight = make(map[Hash]time.Time)
+	n.rejected = make(map[Hash]struct{})
+	n.log.Info("node started", "height", n.chain.Height())
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { n.mineLoop(ctx) })
+	n.loop(ctx, conn)
+	cancel()
+	wg.Wait()
+	n.conn.Store(nil)
+	conn.Close()
+	n.log.Info("node stopped", "height", n.chain.Height())
+	return nil
+}
+
+func (n *Node) loop(ctx context.Context, conn Conn) {
+	status := time.NewTicker(n.cfg.StatusInterval)
+	defer status.Stop()
+	n.broadcast(n.statusMsg(), "")
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p, ok := <-conn.Receive():
+			if !ok {
+				return
+			}
+			n.handle(p)
+		case m := <-n.mined:
+			n.found.Add(1)
+			n.log.Debug("mined block", "height", m.block.Header.Height, "hash", m.block.Hash().Short(12))
+			n.processBlock(m.block, "")
+			close(m.done)
+		case <-status.C:
+			n.broadcast(n.statusMsg(), "")
+			n.expire()
+		}
+	}
+}
+
+func (n *Node) statusMsg() StatusMsg {
+	t := n.chain.Tip()
+	return StatusMsg{Height: t.Height, Tip: t.Hash, TotalWork: t.TotalWork}
+}
+
+// send encodes and sends m to one peer.
+func (n *Node) send(to PeerID, m Message) {
+	c := n.conn.Load()
+	if c == nil {
+		return
+	}
+	data, err := EncodeMessage(m)
+	if err == nil {
+		err = c.Send(to, data)
+	}
+	if err != nil {
+		n.log.Debug("send failed", "to", string(to), "err", err)
+	}
+}
+
+// broadcast sends m to every peer but except.
+func (n *Node) broadcast(m Message, except PeerID) {
+	c := n.conn.Load()
+	if c == nil {
+		return
+	}
+	data, err := EncodeMessage(m)
+	if err != nil {
+		n.log.Error("encode failed", "err", err)
+		return
+	}
+	if except == "" {
+		err = c.Broadcast(data)
+	} else {
+		for _, p := range c.Peers() {
+			if p != except {
+				err = errors.Join(err, c.Send(p, data))
+			}
+		}
+	}
+	if err != nil {
+		n.log.Debug("broadcast incomplete", "err", err)
+	}
+}
+
+func (n *Node) peer(id PeerID) *peerState {
+	ps, ok := n.peers[id]
+	if !ok {
+		ps = &peerState{}
+		n.peers[id] = ps
+	}
+	return ps
+}
+
+// misbehave counts invalid data from a peer and drops the peer when the
+// transport allows and the count is reached.
+func (n *Node) misbehave(from PeerID, err error) {
+	ps := n.peer(from)
+	ps.misbehaviour++
+	n.log.Warn("invalid data from peer", "peer", string(from), "err", err, "count", ps.misbehaviour)
+	if ps.misbehaviour < dropThreshold {
+		return
+	}
+	if c := n.conn.Load(); c != nil {
+		if d, ok := c.Conn.(Dropper); ok {
+			n.log.Warn("dropping peer", "peer", string(from))
+			_ = d.Drop(from)
+			delete(n.peers, from)
+		}
+	}
+}
+
+func (n *Node) handle(p Packet) {
+	msg, err := DecodeMessage(p.Data)
+	if err != nil {
+		n.misbehave(p.From, err)
+		return
+	}
+	switch m := msg.(type) {
+	case StatusMsg:
+		n.onStatus(p.From, m)
+	case InvMsg:
+		n.onInv(p.From, m.Items)
+	case GetDataMsg:
+		n.onGetData(p.From, m.Items)
+	case TxMsg:
+		n.onTx(p.From, m.Tx)
+	case BlockMsg:
+		delete(n.inflight, m.Block.Hash())
+		n.processBlock(&m.Block, p.From)
+	case GetBlocksMsg:
+		n.onGetBlocks(p.From, m.Locator)
+	case BlocksMsg:
+		n.onBlocks(p.From, m.Blocks)
+	}
+}
+
+func (n *Node) onStatus(from PeerID, m StatusMsg) {
+	ps := n.peer(from)
+	ps.status, ps.known = m, true
+	switch ours := n.chain.Tip().TotalWork; m.TotalWork.Cmp(ours) {
+	case 1:
+		if !n.chain.HasBlock(m.Tip) {
+			n.requestBlocks(from, n.chain.Locator())
+		}
+	case -1:
+		// The peer is behind: tell it now rather than at our next tick,
+		// so a node that just joined starts syncing at once.
+		n.send(from, n.statusMsg())
+	}
+}
+
+// requestBlocks asks from for the blocks after locator, unless a request
+// to it is still outstanding.
+func (n *Node) requestBlocks(from PeerID, locator []Hash) {
+	ps := n.peer(from)
+	if n.now().Before(ps.syncUntil) {
+		return
+	}
+	ps.syncUntil = n.now().Add(n.cfg.RequestTimeout)
+	n.send(from, GetBlocksMsg{Locator: locator})
+}
+
+func (n *Node) onGetBlocks(from PeerID, locator []Hash) {
+	blocks := n.chain.BlocksAfter(locator, MaxBlocksPerMsg)
+	reply := BlocksMsg{}
+	size := 0
+	for _, b := range blocks {
+		if size += b.Size() + 8; size > blocksReplyBudget && len(reply.Blocks) > 0 {
+			break
+		}
+		reply.Blocks = append(reply.Blocks, *b)
+	}
+	n.send(from, reply)
+}
+
+func (n *Node) onBlocks(from PeerID, blocks []Block) {
+	n.peer(from).syncUntil = time.Time{}
+	progress := false
+	for i := range blocks {
+		if n.processBlock(&blocks[i], from) {
+			progress = true
+		}
+	}
+	// Ask for more while the batches bring new blocks, continuing from the
+	// last one received: it may be on a branch that is not (yet) our main
+	// chain, whose locator would fetch the same batch again.
+	if progress && len(blocks) > 0 {
+		if loc := n.chain.LocatorFrom(blocks[len(blocks)-1].Hash()); loc != nil {
+			n.requestBlocks(from, loc)
+		}
+	}
+}
+
+func (n *Node) onInv(from PeerID, items []InvItem) {
+	var want []InvItem
+	deadline := n.now().Add(n.cfg.RequestTimeout)
+	for _, it := range items {
+		if until, ok := n.inflight[it.Hash]; ok && n.now().Before(until) {
+			continue
+		}
+		switch it.Type {
+		case InvBlock:
+			if n.chain.HasBlock(it.Hash) || n.chain.IsOrphan(it.Hash) {
+				continue
+			}
+		case InvTx:
+			if _, bad := n.rejected[it.Hash]; bad || n.pool.Has(it.Hash) {
+				continue
+			}
+			if _, ok := n.chain.Transaction(it.Hash); ok {
+				continue
+			}
+		}
+		if len(n.inflight) >= maxInflight {
+			n.expire()
+			if len(n.inflight) >= maxInflight {
+				break
+			}
+		}
+		n.inflight[it.Hash] = deadline
+		want = append(want, it)
+	}
+	if len(want) > 0 {
+		n.send(from, GetDataMsg{Items: want})
+	}
+}
+
+func (n *Node) onGetData(from PeerID, items []InvItem) {
+	for _, it := range items {
+		switch it.Type {
+		case InvBlock:
+			if b, ok := n.chain.BlockByHash(it.Hash); ok {
+				n.send(from, BlockMsg{Block: *b})
+			}
+		case InvTx:
+			if tx, ok := n.pool.Get(it.Hash); ok {
+				n.send(from, TxMsg{Tx: tx})
+			}
+		}
+	}
+}
+
+func (n *Node) onTx(from PeerID, tx Transaction) {
+	id := tx.ID()
+	delete(n.inflight, id)
+	if err := n.pool.Add(tx); err != nil {
+		if errors.Is(err, ErrBadSignature) || errors.Is(err, ErrOverflow) || errors.Is(err, ErrBadCoinbase) {
+			n.misbehave(from, err)
+		}
+		if len(n.rejected) >= maxRejected {
+			clear(n.rejected)
+		}
+		if !errors.Is(err, ErrKnownTx) && !errors.Is(err, ErrMempoolFull) {
+			n.rejected[id] = struct{}{}
+		}
+		return
+	}
+	n.broadcast(InvMsg{Items: []InvItem{{Type: InvTx, Hash: id}}}, from)
+	n.emit(Event{Type: EventMempool, Tip: n.chain.Tip(), Mempool: n.pool.Len()})
+}
+
+// processBlock adds b to the chain and acts on the result. It reports
+// whether the block was new and valid (or kept as an orphan).
+func (n *Node) processBlock(b *Block, from PeerID) bool {
+	res, err := n.chain.AddBlock(b, n.now())
+	if err != nil {
+		var re *RuleError
+		if from != "" && errors.As(err, &re) && re.Code != ErrTimeTooNew {
+			n.misbehave(from, err)
+		}
+		if res.TipChanged() { // a failed branch may still have moved the tip
+			n.pool.Update(res)
+			n.tipChanged(res, from)
+		}
+		return false
+	}
+	switch res.Status {
+	case StatusDuplicate:
+		return false
+	case StatusOrphan:
+		if from != "" {
+			n.requestBlocks(from, n.chain.Locator())
+		}
+		return true
+	}
+	n.pool.Update(res)
+	if res.TipChanged() {
+		n.tipChanged(res, from)
+	}
+	return true
+}
+
+// reannounce tells peers about the transactions a reorganization returned
+// to the mempool: peers that followed the other branch may never have seen
+// them.
+func (n *Node) reannounce(disconnected []*Block) {
+	var items []InvItem
+	for _, b := range disconnected {
+		for _, tx := range b.Transactions[1:] {
+			if id := tx.ID(); n.pool.Has(id) && len(items) < MaxInvItems {
+				items = append(items, InvItem{Type: InvTx, Hash: id})
+			}
+		}
+	}
+	if len(items) > 0 {
+		n.broadcast(InvMsg{Items: items}, "")
+	}
+}
+
+func (n *Node) tipChanged(res AddResult, from PeerID) {
+	n.restartMining()
+	tip := n.chain.Tip()
+	if len(res.Disconnected) > 0 {
+		n.log.Info("reorganized", "height", tip.Height, "tip", tip.Hash.Short(12),
+			"disconnected", len(res.Disconnected), "connected", len(res.Connected))
+	} else {
+		n.log.Debug("new tip", "height", tip.Height, "tip", tip.Hash.Short(12))
+	}
+	n.broadcast(InvMsg{Items: []InvItem{{Type: InvBlock, Hash: tip.Hash}}}, from)
+	n.reannounce(res.Disconnected)
+	n.emit(Event{Type: EventTip, Tip: tip, Connected: len(res.Connected), Disconnected: len(res.Disconnected), Mempool: n.pool.Len()})
+}
+
+// expire forgets requests that timed out, so the data can be asked again.
+func (n *Node) expire() {
+	now := n.now()
+	for h, until := range n.inflight {
+		if !now.Before(until) {
+			delete(n.inflight, h)
+		}
+	}
+}
+
+// restartMining abandons the block being mined, so the miner starts over
+// on the current tip (or stops, if mining was turned off).
+func (n *Node) restartMining() {
+	n.mineMu.Lock()
+	defer n.mineMu.Unlock()
+	if n.mineCancel != nil {
+		n.mineCancel()
+	}
+}
+
+func (n *Node) mineLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		if !n.mining.Load() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-n.wakeMiner:
+			}
+			continue
+		}
+		// Register the cancel before reading the tip: a tip change after
+		// this point cancels the attempt, one before it is in the template.
+		mctx, cancel := context.WithTimeout(ctx, n.cfg.TemplateRefresh)
+		n.mineMu.Lock()
+		n.mineCancel = cancel
+		n.mineMu.Unlock()
+		b := n.pool.NewBlockTemplate(*n.miner.Load(), n.now())
+		err := n.mine(mctx, &b.Header)
+		cancel()
+		if err != nil {
+			continue // cancelled, refreshed or exhausted: build anew
+		}
+		done := make(chan struct{})
+		select {
+		case n.mined <- minedBlock{block: b, done: done}:
+			<-done // build the next template on this block
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// mine runs Mine, throttled to cfg.HashRate if set.
+func (n *Node) mine(ctx context.Context, h *Header) error {
+	rate := n.cfg.HashRate
+	if rate <= 0 {
+		hashes, err := Mine(ctx, h, n.cfg.MiningWorkers)
+		n.hashes.Add(hashes)
+		return err
+	}
+	// Mine in slices of about 10 ms of work, sleeping between them so
+	// that the hashes tried keep pace with the rate.
+	chunk := max(uint64(1), uint64(rate/100))
+	start := time.Now()
+	var done uint64
+	for lo := uint64(0); ; lo += chunk {
+		hashes, err := mineRange(ctx, h, lo, lo+chunk-1, n.cfg.MiningWorkers)
+		n.hashes.Add(hashes)
+		done += hashes
+		if !errors.Is(err, ErrNonceSpaceExhausted) {
+			return err // found (nil), cancelled, or a bad target
+		}
+		if wait := time.Duration(float64(done)/rate*float64(time.Second)) - time.Since(start); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+	}
+}

@@ -1,0 +1,593 @@
+package blockchain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// cluster runs nodes on a MemNetwork for a test and stops them all, and
+// checks that no goroutine outlives them, when the test ends.
+type cluster struct {
+	t     *testing.T
+	g     *gen
+	net   *MemNetwork
+	nodes []*Node
+	ctx   context.Context
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+}
+
+// clusterOpts sizes a cluster. Throttled miners make block times depend on
+// the hash rates and the target, not on the machine or the race detector.
+type clusterOpts struct {
+	nodes    int
+	people   int
+	bits     int     // leading zero bits of the fixed target
+	hashRate float64 // per node
+	link     LinkConfig
+	seed     uint64
+}
+
+func newCluster(t *testing.T, o clusterOpts) *cluster {
+	t.Helper()
+	baseline := runtime.NumGoroutine()
+	g := newGen(t, o.people, func(p *Params) { p.InitialBits = TargetFromBits(o.bits).Compact() })
+	c := &cluster{t: t, g: g, net: NewMemNetwork(MemNetworkConfig{Seed: o.seed, Link: o.link})}
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	for i := range o.nodes {
+		chain := g.chain()
+		n, err := NewNode(NodeConfig{
+			ID:              PeerID(fmt.Sprintf("node-%d", i)),
+			Chain:           chain,
+			Network:         c.net,
+			Miner:           testWallet(200 + i).Address(),
+			Mining:          true,
+			HashRate:        o.hashRate,
+			StatusInterval:  100 * time.Millisecond,
+			TemplateRefresh: 300 * time.Millisecond,
+			RequestTimeout:  500 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.nodes = append(c.nodes, n)
+	}
+	for _, n := range c.nodes {
+		c.wg.Go(func() {
+			if err := n.Run(c.ctx); err != nil {
+				t.Errorf("%s: %v", n.ID(), err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		c.stop()
+		c.wg.Wait()
+		c.net.Close()
+		checkGoroutines(t, baseline)
+	})
+	return c
+}
+
+// checkGoroutines fails the test unless the goroutine count returns to
+// baseline: nothing the test started may leak.
+func checkGoroutines(t *testing.T, baseline int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > baseline {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, baseline %d:\n%s", runtime.NumGoroutine(), baseline, buf[:runtime.Stack(buf, true)])
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond) // yield to exiting goroutines; bounded by the deadline
+	}
+}
+
+// waitFor waits until cond holds, re-checking on every event of any node
+// (and at least every 50 ms), or fails the test after timeout.
+func (c *cluster) waitFor(timeout time.Duration, what string, cond func() bool) {
+	c.t.Helper()
+	events := make(chan struct{}, 1)
+	for _, n := range c.nodes {
+		ch, cancel := n.Subscribe()
+		defer cancel()
+		go func() {
+			for range ch {
+				select {
+				case events <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for !cond() {
+		select {
+		case <-events:
+		case <-tick.C:
+		case <-deadline.C:
+			c.t.Fatalf("timed out after %v waiting for %s\n%s", timeout, what, c.describe())
+		}
+	}
+}
+
+func (c *cluster) describe() string {
+	var sb strings.Builder
+	for _, n := range c.nodes {
+		tip := n.Tip()
+		fmt.Fprintf(&sb, "  %s height %d tip %s mempool %d peers %d\n", n.ID(), tip.Height, tip.Hash.Short(8), n.Mempool().Len(), len(n.Peers()))
+	}
+	st := c.net.Stats()
+	fmt.Fprintf(&sb, "  network: %+v\n", st)
+	return sb.String()
+}
+
+func (c *cluster) setMining(on bool, nodes ...*Node) {
+	if len(nodes) == 0 {
+		nodes = c.nodes
+	}
+	for _, n := range nodes {
+		n.SetMining(on)
+	}
+}
+
+// converged reports whether the nodes share one tip.
+func converged(nodes []*Node) bool {
+	tip := nodes[0].Tip().Hash
+	for _, n := range nodes[1:] {
+		if n.Tip().Hash != tip {
+			return false
+		}
+	}
+	return true
+}
+
+// payer makes random payments between the generator's people, tracking
+// each sender's nonce.
+type payer struct {
+	g      *gen
+	rng    *rand.Rand
+	nonces []uint64
+	sent   []Transaction
+}
+
+func newPayer(g *gen, seed uint64) *payer {
+	return &payer{g: g, rng: rand.New(rand.NewPCG(seed, 1)), nonces: make([]uint64, len(g.people))}
+}
+
+// pay submits a random payment from one of senders to a random node.
+func (p *payer) pay(t *testing.T, nodes []*Node, senders ...int) Transaction {
+	t.Helper()
+	if len(senders) == 0 {
+		for i := range p.g.people {
+			senders = append(senders, i)
+		}
+	}
+	from := senders[p.rng.IntN(len(senders))]
+	to := p.rng.IntN(len(p.g.people) - 1)
+	if to >= from {
+		to++
+	}
+	tx := p.g.pay(from, to, 1+p.rng.Uint64N(1000), 1+p.rng.Uint64N(10), p.nonces[from])
+	if err := nodes[p.rng.IntN(len(nodes))].SubmitTransaction(tx); err != nil {
+		t.Fatalf("payment %d: %v", len(p.sent), err)
+	}
+	p.nonces[from]++
+	p.sent = append(p.sent, tx)
+	return tx
+}
+
+// confirmedEverywhere reports whether every node's main chain holds txs.
+func confirmedEverywhere(nodes []*Node, txs []Transaction) bool {
+	for _, n := range nodes {
+		for _, tx := range txs {
+			if _, ok := n.Chain().Transaction(tx.ID()); !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkLedger checks one node's main chain: every payment confirmed exactly
+// once, and the balances summing to what genesis and the rewards issued.
+func checkLedger(t *testing.T, g *gen, n *Node, payments []Transaction) {
+	t.Helper()
+	c := n.Chain()
+	count := make(map[Hash]int)
+	height := c.Height()
+	for h := range height + 1 {
+		b, ok := c.BlockByHeight(h)
+		if !ok {
+			t.Fatalf("%s: no block at %d", n.ID(), h)
+		}
+		for _, id := range b.TxIDs() {
+			count[id]++
+		}
+	}
+	for i, tx := range payments {
+		if k := count[tx.ID()]; k != 1 {
+			t.Errorf("%s: payment %d confirmed %d times", n.ID(), i, k)
+		}
+	}
+	var issued, total uint64
+	for _, a := range g.params.Allocations {
+		issued += a.Amount
+	}
+	for h := uint64(1); h <= height; h++ {
+		issued += g.params.Reward(h)
+	}
+	for _, acct := range c.Accounts() {
+		total += acct.Balance
+	}
+	if total != issued {
+		t.Errorf("%s: balances sum to %d, issued %d", n.ID(), total, issued)
+	}
+}
+
+func TestNodesAgreeOnPayments(t *testing.T) {
+	c := newCluster(t, clusterOpts{nodes: 7, people: 5, bits: 14, hashRate: 20_000, seed: 1,
+		link: LinkConfig{Latency: time.Millisecond, Jitter: 2 * time.Millisecond}})
+	p := newPayer(c.g, 7)
+	for round := range 4 {
+		for range 8 {
+			p.pay(t, c.nodes)
+		}
+		h := c.nodes[0].Tip().Height
+		c.waitFor(20*time.Second, fmt.Sprintf("a block after payment round %d", round), func() bool {
+			return c.nodes[0].Tip().Height > h
+		})
+	}
+	c.waitFor(60*time.Second, "every payment confirmed on every node", func() bool {
+		return confirmedEverywhere(c.nodes, p.sent)
+	})
+	c.setMining(false)
+	c.waitFor(30*time.Second, "one tip", func() bool { return converged(c.nodes) })
+	for _, n := range c.nodes {
+		checkLedger(t, c.g, n, p.sent)
+		if n.Mempool().Len() != 0 {
+			t.Errorf("%s: %d transactions still pending", n.ID(), n.Mempool().Len())
+		}
+	}
+	t.Logf("height %d after %d payments\n%s", c.nodes[0].Tip().Height, len(p.sent), c.describe())
+}
+
+func ids(nodes []*Node) []PeerID {
+	var out []PeerID
+	for _, n := range nodes {
+		out = append(out, n.ID())
+	}
+	return out
+}
+
+func totalWork(n *Node) *big.Int { return n.Tip().TotalWork }
+
+// onMainChain reports whether block h is on n's main chain.
+func onMainChain(n *Node, h Hash, height uint64) bool {
+	b, ok := n.Chain().BlockByHeight(height)
+	return ok && b.Hash() == h
+}
+
+func TestPartitionForksThenHeavierSideWins(t *testing.T) {
+	c := newCluster(t, clusterOpts{nodes: 7, people: 5, bits: 14, hashRate: 20_000, seed: 2,
+		link: LinkConfig{Latency: time.Millisecond, Jitter: 2 * time.Millisecond}})
+	c.waitFor(20*time.Second, "a common start at height 2", func() bool {
+		return converged(c.nodes) && c.nodes[0].Tip().Height >= 2
+	})
+	a, b := c.nodes[:4], c.nodes[4:]
+	c.net.Partition(ids(a), ids(b))
+	t.Logf("cut the links: %v | %v", ids(a), ids(b))
+
+	// Each side pays on its own; person 2 spends the same nonce on both.
+	p := newPayer(c.g, 3)
+	var paidA, paidB []Transaction
+	for range 5 {
+		paidA = append(paidA, p.pay(t, a, 0, 1))
+		paidB = append(paidB, p.pay(t, b, 3, 4))
+	}
+	nonce := p.nonces[2]
+	spendA, spendB := c.g.pay(2, 0, 100, 5, nonce), c.g.pay(2, 1, 100, 5, nonce)
+	if err := a[0].SubmitTransaction(spendA); err != nil {
+		t.Fatal(err)
+	}
+	if err := b[0].SubmitTransaction(spendB); err != nil {
+		t.Fatal(err)
+	}
+	paidA, paidB = append(paidA, spendA), append(paidB, spendB)
+	start := a[0].Tip().Height
+	c.waitFor(60*time.Second, "both sides confirming their own payments on their own branch", func() bool {
+		return confirmedEverywhere(a, paidA) && confirmedEverywhere(b, paidB) &&
+			a[0].Tip().Height >= start+3 && b[0].Tip().Height >= start+3
+	})
+	if a[0].Tip().Hash == b[0].Tip().Hash {
+		t.Fatal("the two sides of the partition share a tip")
+	}
+	if _, ok := a[0].Chain().Transaction(spendB.ID()); ok {
+		t.Fatal("side A confirmed a payment made only on side B")
+	}
+
+	// Make side A strictly heavier, then stop everyone and heal.
+	c.setMining(false, b...)
+	c.waitFor(60*time.Second, "side A ahead in work", func() bool {
+		return converged(b) && totalWork(a[0]).Cmp(totalWork(b[0])) > 0
+	})
+	c.setMining(false, a...)
+	c.waitFor(20*time.Second, "each side settled", func() bool { return converged(a) && converged(b) })
+	winner, loser := a[0].Tip(), b[0].Tip()
+	if winner.TotalWork.Cmp(loser.TotalWork) <= 0 {
+		t.Fatal("setup: side A is not heavier")
+	}
+	t.Logf("before heal: A height %d work %v, B height %d work %v", winner.Height, winner.TotalWork, loser.Height, loser.TotalWork)
+
+	c.net.Heal()
+	c.setMining(true)
+	// Payments that were confirmed only on B come back and confirm on the
+	// winning chain, except B's half of the double spend.
+	rest := append(append([]Transaction(nil), paidA...), paidB[:len(paidB)-1]...)
+	c.waitFor(60*time.Second, "every node on A's branch with all payments", func() bool {
+		for _, n := range c.nodes {
+			if !onMainChain(n, winner.Hash, winner.Height) {
+				return false
+			}
+		}
+		return confirmedEverywhere(c.nodes, rest)
+	})
+	c.setMining(false)
+	c.waitFor(30*time.Second, "one tip", func() bool { return converged(c.nodes) })
+	for _, n := range c.nodes {
+		checkLedger(t, c.g, n, rest)
+		if !onMainChain(n, winner.Hash, winner.Height) {
+			t.Errorf("%s left the heavier branch", n.ID())
+		}
+		if _, ok := n.Chain().Transaction(spendB.ID()); ok {
+			t.Errorf("%s confirms the losing half of the double spend", n.ID())
+		}
+		if n.Mempool().Has(spendB.ID()) {
+			t.Errorf("%s still holds the losing half of the double spend", n.ID())
+		}
+	}
+	t.Logf("after heal: height %d\n%s", c.nodes[0].Tip().Height, c.describe())
+}
+
+func TestNodesConvergeDespiteLossDuplicationReordering(t *testing.T) {
+	c := newCluster(t, clusterOpts{nodes: 7, people: 5, bits: 14, hashRate: 20_000, seed: 3,
+		link: LinkConfig{Latency: time.Millisecond, Jitter: 3 * time.Millisecond, Loss: 0.2, Duplicate: 0.2, Reorder: 0.2}})
+	p := newPayer(c.g, 11)
+	for round := range 3 {
+		for range 8 {
+			p.pay(t, c.nodes)
+		}
+		h := c.nodes[0].Tip().Height
+		c.waitFor(20*time.Second, fmt.Sprintf("a block after round %d", round), func() bool {
+			return c.nodes[0].Tip().Height > h
+		})
+	}
+	c.waitFor(90*time.Second, "every payment confirmed on every node", func() bool {
+		return confirmedEverywhere(c.nodes, p.sent)
+	})
+	c.setMining(false)
+	c.waitFor(30*time.Second, "one tip", func() bool { return converged(c.nodes) })
+	for _, n := range c.nodes {
+		checkLedger(t, c.g, n, p.sent)
+	}
+	st := c.net.Stats()
+	if st.Lost == 0 || st.Duplicated == 0 {
+		t.Fatalf("the faults did not happen: %+v", st)
+	}
+	t.Logf("height %d; network %+v", c.nodes[0].Tip().Height, st)
+}
+
+// syncPair runs a node holding blocks and an empty one on a MemNetwork and
+// waits until the empty one has caught up.
+func syncPair(tb testing.TB, g *gen, blocks []*Block) time.Duration {
+	tb.Helper()
+	net := NewMemNetwork(MemNetworkConfig{Seed: 4})
+	defer net.Close()
+	full := g.chain()
+	for _, b := range blocks {
+		if _, err := full.AddBlock(b, g.now); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	empty := g.chain()
+	now := func() time.Time { return g.now }
+	a, err := NewNode(NodeConfig{ID: "seed", Chain: full, Network: net, Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bn, err := NewNode(NodeConfig{ID: "newcomer", Chain: empty, Network: net, Now: now, StatusInterval: 50 * time.Millisecond})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	events, unsubscribe := bn.Subscribe()
+	defer unsubscribe()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	start := time.Now()
+	wg.Go(func() { _ = a.Run(ctx) })
+	wg.Go(func() { _ = bn.Run(ctx) })
+	want := full.Tip()
+	timeout := time.After(120 * time.Second)
+	for bn.Tip().Hash != want.Hash {
+		select {
+		case <-events:
+		case <-timeout:
+			tb.Fatalf("newcomer at height %d of %d", bn.Tip().Height, want.Height)
+		}
+	}
+	return time.Since(start)
+}
+
+func TestLateNodeSyncs2000Blocks(t *testing.T) {
+	baseline := runtime.NumGoroutine()
+	g := newGen(t, 10)
+	blocks := smallChain(t, g, 2000)
+	took := syncPair(t, g, blocks)
+	t.Logf("synced 2,000 blocks in %v (%.0f blocks/s)", took, 2000/took.Seconds())
+	checkGoroutines(t, baseline)
+}
+
+// BenchmarkSync: a new node catches up a 2,000-block chain from one peer
+// over a MemNetwork; compare its blocks/s with BenchmarkConnectChain's.
+func BenchmarkSync(b *testing.B) {
+	const n = 2000
+	g := newGen(b, 10)
+	blocks := smallChain(b, g, n)
+	var total time.Duration
+	for b.Loop() {
+		total += syncPair(b, g, blocks)
+	}
+	b.ReportMetric(float64(n*b.N)/total.Seconds(), "blocks/s")
+}
+
+func TestNodeDropsPeerSendingGarbage(t *testing.T) {
+	baseline := runtime.NumGoroutine()
+	g := newGen(t, 1)
+	net := NewMemNetwork(MemNetworkConfig{})
+	defer net.Close()
+	node, err := NewNode(NodeConfig{ID: "honest", Chain: g.chain(), Network: net})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- node.Run(ctx) }()
+	evil, err := net.Join("evil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the node has joined and can be reached.
+	for len(evil.Peers()) == 0 {
+		select {
+		case <-evil.Receive():
+		case <-time.After(5 * time.Second):
+			t.Fatal("node never joined")
+		}
+	}
+	for i := range dropThreshold + 5 {
+		if err := evil.Send("honest", []byte{0xff, byte(i)}); err != nil {
+			break // dropped: the link is gone
+		}
+	}
+	deadline := time.After(5 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for len(evil.Peers()) != 0 {
+		select {
+		case <-evil.Receive():
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the node kept a peer that sent garbage")
+		}
+	}
+	if err := node.Run(ctx); !errors.Is(err, ErrNodeRunning) {
+		t.Fatalf("second Run: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	evil.Close()
+	checkGoroutines(t, baseline)
+}
+
+// recvMsg waits for the next message of type T on conn, skipping others.
+func recvMsg[T Message](t *testing.T, conn Conn) (T, PeerID) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case p, ok := <-conn.Receive():
+			if !ok {
+				t.Fatal("connection closed")
+			}
+			m, err := DecodeMessage(p.Data)
+			if err != nil {
+				t.Fatalf("undecodable message from %s: %v", p.From, err)
+			}
+			if want, ok := m.(T); ok {
+				return want, p.From
+			}
+		case <-deadline:
+			var zero T
+			t.Fatalf("no %T arrived", zero)
+		}
+	}
+}
+
+func sendMsg(t *testing.T, conn Conn, to PeerID, m Message) {
+	t.Helper()
+	data, err := EncodeMessage(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Send(to, data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A node that gets a block whose parent it lacks asks the sender, with a
+// locator of its own chain, for what it is missing, and connects it all.
+func TestNodeFetchesOrphanAncestorsFromSender(t *testing.T) {
+	baseline := runtime.NumGoroutine()
+	g := newGen(t, 1)
+	blocks := g.branch(g.genesis, 10, nil)
+	chain := g.chain()
+	g.add(chain, blocks[:5]...)
+	net := NewMemNetwork(MemNetworkConfig{})
+	defer net.Close()
+	node, err := NewNode(NodeConfig{ID: "node", Chain: chain, Network: net, Now: func() time.Time { return g.now }, StatusInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := net.Join("peer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- node.Run(ctx) }()
+	recvMsg[StatusMsg](t, peer) // the node is up
+
+	sendMsg(t, peer, "node", BlockMsg{Block: *blocks[9]})
+	req, from := recvMsg[GetBlocksMsg](t, peer)
+	if from != "node" || len(req.Locator) == 0 || req.Locator[0] != blocks[4].Hash() {
+		t.Fatalf("orphan: asked %s for %d hashes starting %v", from, len(req.Locator), req.Locator)
+	}
+	if !chain.IsOrphan(blocks[9].Hash()) {
+		t.Fatal("the block without its parent is not kept as an orphan")
+	}
+	var reply BlocksMsg
+	for _, b := range blocks[5:9] {
+		reply.Blocks = append(reply.Blocks, *b)
+	}
+	sendMsg(t, peer, "node", reply)
+	events, unsubscribe := node.Subscribe()
+	defer unsubscribe()
+	for chain.Tip().Hash != blocks[9].Hash() {
+		select {
+		case <-events:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("tip at height %d, want 10", chain.Height())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	peer.Close()
+	checkGoroutines(t, baseline)
+}
