@@ -91,10 +91,10 @@ func checkGoroutines(t *testing.T, baseline int) {
 	}
 }
 
-// waitFor waits until cond holds, re-checking on every event of any node
-// (and at least every 50 ms), or fails the test after timeout.
-func (c *cluster) waitFor(timeout time.Duration, what string, cond func() bool) {
-	c.t.Helper()
+// tryWaitFor waits until cond holds, re-checking on every event of any
+// node (and at least every 50 ms), and reports whether it did within
+// timeout.
+func (c *cluster) tryWaitFor(timeout time.Duration, cond func() bool) bool {
 	events := make(chan struct{}, 1)
 	for _, n := range c.nodes {
 		ch, cancel := n.Subscribe()
@@ -117,8 +117,39 @@ func (c *cluster) waitFor(timeout time.Duration, what string, cond func() bool) 
 		case <-events:
 		case <-tick.C:
 		case <-deadline.C:
-			c.t.Fatalf("timed out after %v waiting for %s\n%s", timeout, what, c.describe())
+			return cond()
 		}
+	}
+	return true
+}
+
+// settle stops the mining and brings every node to one tip. Stopping
+// everyone at once can leave a tie (two blocks of equal work, each node
+// keeping the one it saw first) that nothing would break, so node 0 mines
+// alone, one block at a time, until all nodes follow its chain.
+func (c *cluster) settle(timeout time.Duration) {
+	c.t.Helper()
+	c.setMining(false, c.nodes[1:]...)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		mined := c.nodes[0].BlocksMined()
+		c.nodes[0].SetMining(true)
+		c.waitFor(time.Until(deadline), "node 0 mining a block alone", func() bool {
+			return c.nodes[0].BlocksMined() > mined
+		})
+		c.nodes[0].SetMining(false)
+		if c.tryWaitFor(3*time.Second, func() bool { return converged(c.nodes) }) {
+			return
+		}
+	}
+	c.t.Fatalf("no common tip within %v\n%s", timeout, c.describe())
+}
+
+// waitFor waits until cond holds, or fails the test after timeout.
+func (c *cluster) waitFor(timeout time.Duration, what string, cond func() bool) {
+	c.t.Helper()
+	if !c.tryWaitFor(timeout, cond) {
+		c.t.Fatalf("timed out after %v waiting for %s\n%s", timeout, what, c.describe())
 	}
 }
 
@@ -252,8 +283,7 @@ func TestNodesAgreeOnPayments(t *testing.T) {
 	c.waitFor(60*time.Second, "every payment confirmed on every node", func() bool {
 		return confirmedEverywhere(c.nodes, p.sent)
 	})
-	c.setMining(false)
-	c.waitFor(30*time.Second, "one tip", func() bool { return converged(c.nodes) })
+	c.settle(60 * time.Second)
 	for _, n := range c.nodes {
 		checkLedger(t, c.g, n, p.sent)
 		if n.Mempool().Len() != 0 {
@@ -330,21 +360,42 @@ func TestPartitionForksThenHeavierSideWins(t *testing.T) {
 	}
 	t.Logf("before heal: A height %d work %v, B height %d work %v", winner.Height, winner.TotalWork, loser.Height, loser.TotalWork)
 
+	// Heal with the miners still stopped: every node must move to the
+	// heavier side's tip, whatever it had.
 	c.net.Heal()
-	c.setMining(true)
-	// Payments that were confirmed only on B come back and confirm on the
-	// winning chain, except B's half of the double spend.
-	rest := append(append([]Transaction(nil), paidA...), paidB[:len(paidB)-1]...)
-	c.waitFor(60*time.Second, "every node on A's branch with all payments", func() bool {
+	c.waitFor(30*time.Second, "every node on side A's tip", func() bool {
 		for _, n := range c.nodes {
-			if !onMainChain(n, winner.Hash, winner.Height) {
+			if n.Tip().Hash != winner.Hash {
 				return false
 			}
 		}
+		return true
+	})
+	for _, n := range b {
+		if _, ok := n.Chain().Transaction(spendB.ID()); ok || n.Mempool().Has(spendB.ID()) {
+			t.Errorf("%s kept the losing half of the double spend", n.ID())
+		}
+	}
+	// The payments confirmed only on B are pending again, and confirm on
+	// the winning chain once mining resumes.
+	for _, tx := range paidB[:len(paidB)-1] {
+		pending := false
+		for _, n := range c.nodes {
+			if _, ok := n.Chain().Transaction(tx.ID()); ok {
+				t.Fatalf("%s: a payment of side B is confirmed on side A's branch", n.ID())
+			}
+			pending = pending || n.Mempool().Has(tx.ID())
+		}
+		if !pending {
+			t.Fatal("a payment confirmed only on the losing side is not back in any mempool")
+		}
+	}
+	rest := append(append([]Transaction(nil), paidA...), paidB[:len(paidB)-1]...)
+	c.setMining(true)
+	c.waitFor(60*time.Second, "every payment confirmed on every node", func() bool {
 		return confirmedEverywhere(c.nodes, rest)
 	})
-	c.setMining(false)
-	c.waitFor(30*time.Second, "one tip", func() bool { return converged(c.nodes) })
+	c.settle(60 * time.Second)
 	for _, n := range c.nodes {
 		checkLedger(t, c.g, n, rest)
 		if !onMainChain(n, winner.Hash, winner.Height) {
@@ -376,8 +427,7 @@ func TestNodesConvergeDespiteLossDuplicationReordering(t *testing.T) {
 	c.waitFor(90*time.Second, "every payment confirmed on every node", func() bool {
 		return confirmedEverywhere(c.nodes, p.sent)
 	})
-	c.setMining(false)
-	c.waitFor(30*time.Second, "one tip", func() bool { return converged(c.nodes) })
+	c.settle(60 * time.Second)
 	for _, n := range c.nodes {
 		checkLedger(t, c.g, n, p.sent)
 	}
