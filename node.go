@@ -93,9 +93,7 @@ type minedBlock struct {
 }
 
 type peerState struct {
-	status       StatusMsg
-	known        bool // a status has arrived
-	syncUntil    time.Time
+	syncUntil    time.Time // a block request to it is outstanding until then
 	misbehaviour int
 }
 
@@ -427,8 +425,6 @@ func (n *Node) handle(p Packet) {
 }
 
 func (n *Node) onStatus(from PeerID, m StatusMsg) {
-	ps := n.peer(from)
-	ps.status, ps.known = m, true
 	switch ours := n.chain.Tip().TotalWork; m.TotalWork.Cmp(ours) {
 	case 1:
 		if !n.chain.HasBlock(m.Tip) {
