@@ -86,3 +86,24 @@ func FuzzAddressParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzKeyFileDecode fuzzes the key-file parser (the KDF and cipher behind it
+// are x/crypto's): any input is refused or gives a cost EncryptKey accepts.
+func FuzzKeyFileDecode(f *testing.F) {
+	good, err := testWallet(3).EncryptKey([]byte("pass"), fastKDF, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:keyFileHdrLen])
+	f.Add([]byte(keyFileMagic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := parseKeyFile(data)
+		if err != nil {
+			return
+		}
+		if !p.valid() || len(data) != keyFileLen {
+			t.Fatalf("accepted a file with cost %+v and %d bytes", p, len(data))
+		}
+	})
+}

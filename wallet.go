@@ -212,7 +212,7 @@ const (
 	keyFileVersion = 1
 	keyFileHdrLen  = 58
 	keyFileLen     = keyFileHdrLen + SeedSize + chacha20poly1305.Overhead
-	maxKDFMemKiB   = 4 << 20 // 4 GiB: refuse to let a file make us allocate more
+	maxKDFMemKiB   = 1 << 20 // 1 GiB: refuse to let a file make us allocate more
 	maxKDFTime     = 64
 )
 
@@ -253,7 +253,7 @@ func (w *Wallet) EncryptKey(passphrase []byte, p KDFParams, random io.Reader) ([
 		random = rand.Reader
 	}
 	p = p.withDefaults()
-	if p.Time > maxKDFTime || p.MemoryKiB > maxKDFMemKiB || p.MemoryKiB < 8*uint32(p.Threads) {
+	if !p.valid() {
 		return nil, fmt.Errorf("blockchain: encrypt key: KDF cost out of range: %+v", p)
 	}
 	out := make([]byte, keyFileHdrLen, keyFileLen)
@@ -275,21 +275,9 @@ func (w *Wallet) EncryptKey(passphrase []byte, p KDFParams, random io.Reader) ([
 
 // DecryptKey opens a key file made by [Wallet.EncryptKey].
 func DecryptKey(data, passphrase []byte) (*Wallet, error) {
-	if len(data) != keyFileLen || !bytes.HasPrefix(data, []byte(keyFileMagic)) {
-		return nil, fmt.Errorf("%w: wrong length or magic", ErrKeyFileFormat)
-	}
-	if data[8] != keyFileVersion {
-		return nil, fmt.Errorf("%w: version %d", ErrKeyFileFormat, data[8])
-	}
-	p := KDFParams{
-		Time:      binary.BigEndian.Uint32(data[9:]),
-		MemoryKiB: binary.BigEndian.Uint32(data[13:]),
-		Threads:   data[17],
-	}
-	if p.Time == 0 || p.Time > maxKDFTime || p.Threads == 0 ||
-		p.MemoryKiB > maxKDFMemKiB || p.MemoryKiB < 8*uint32(p.Threads) {
-		// A changed cost field: fail without running an absurd KDF.
-		return nil, fmt.Errorf("%w: KDF cost out of range", ErrDecrypt)
+	p, err := parseKeyFile(data)
+	if err != nil {
+		return nil, err
 	}
 	aead, err := keyFileAEAD(passphrase, data[18:34], p)
 	if err != nil {
@@ -300,6 +288,34 @@ func DecryptKey(data, passphrase []byte) (*Wallet, error) {
 		return nil, ErrDecrypt
 	}
 	return WalletFromSeed([SeedSize]byte(seed)), nil
+}
+
+// parseKeyFile checks a key file's layout and returns its KDF cost. A cost
+// outside what EncryptKey writes is refused before any KDF runs, so a
+// crafted file cannot make the reader allocate gigabytes.
+func parseKeyFile(data []byte) (KDFParams, error) {
+	if len(data) != keyFileLen || !bytes.HasPrefix(data, []byte(keyFileMagic)) {
+		return KDFParams{}, fmt.Errorf("%w: wrong length or magic", ErrKeyFileFormat)
+	}
+	if data[8] != keyFileVersion {
+		return KDFParams{}, fmt.Errorf("%w: version %d", ErrKeyFileFormat, data[8])
+	}
+	p := KDFParams{
+		Time:      binary.BigEndian.Uint32(data[9:]),
+		MemoryKiB: binary.BigEndian.Uint32(data[13:]),
+		Threads:   data[17],
+	}
+	if !p.valid() {
+		// A changed cost field: fail without running an absurd KDF.
+		return KDFParams{}, fmt.Errorf("%w: KDF cost out of range", ErrDecrypt)
+	}
+	return p, nil
+}
+
+// valid reports whether p is a cost EncryptKey accepts.
+func (p KDFParams) valid() bool {
+	return p.Time >= 1 && p.Time <= maxKDFTime && p.Threads >= 1 &&
+		p.MemoryKiB >= 8*uint32(p.Threads) && p.MemoryKiB <= maxKDFMemKiB
 }
 
 func keyFileAEAD(passphrase, salt []byte, p KDFParams) (cipher.AEAD, error) {
