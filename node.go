@@ -74,6 +74,7 @@ type Node struct {
 
 	mineMu     sync.Mutex
 	mineCancel context.CancelFunc
+	pacer      *hashPacer // nil: mine at full speed
 
 	subMu  sync.Mutex
 	subs   map[int]chan Event
@@ -89,7 +90,7 @@ type connBox struct{ Conn }
 
 type minedBlock struct {
 	block *Block
-	done  chan struct{}
+	done  chan struct{} // closed once the loop has processed the block
 }
 
 type peerState struct {
@@ -139,6 +140,9 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		wakeMiner: make(chan struct{}, 1),
 		mined:     make(chan minedBlock),
 		subs:      make(map[int]chan Event),
+	}
+	if cfg.HashRate > 0 {
+		n.pacer = newHashPacer(cfg.HashRate)
 	}
 	miner := cfg.Miner
 	n.miner.Store(&miner)
@@ -318,7 +322,7 @@ func (n *Node) loop(ctx context.Context, conn Conn) {
 		case m := <-n.mined:
 			n.found.Add(1)
 			n.log.Debug("mined block", "height", m.block.Header.Height, "hash", m.block.Hash().Short(12))
-			n.processBlock(m.block, "")
+			_, _ = n.processBlock(m.block, "") // our own block: valid unless the tip moved
 			close(m.done)
 		case <-status.C:
 			n.broadcast(n.statusMsg(), "")
@@ -416,7 +420,7 @@ func (n *Node) handle(p Packet) {
 		n.onTx(p.From, m.Tx)
 	case BlockMsg:
 		delete(n.inflight, m.Block.Hash())
-		n.processBlock(&m.Block, p.From)
+		_, _ = n.processBlock(&m.Block, p.From) // errors count against the sender
 	case GetBlocksMsg:
 		n.onGetBlocks(p.From, m.Locator)
 	case BlocksMsg:
@@ -465,7 +469,7 @@ func (n *Node) onBlocks(from PeerID, blocks []Block) {
 	n.peer(from).syncUntil = time.Time{}
 	progress := false
 	for i := range blocks {
-		if n.processBlock(&blocks[i], from) {
+		if accepted(n.processBlock(&blocks[i], from)) {
 			progress = true
 		}
 	}
@@ -547,35 +551,31 @@ func (n *Node) onTx(from PeerID, tx Transaction) {
 	n.emit(Event{Type: EventMempool, Tip: n.chain.Tip(), Mempool: n.pool.Len()})
 }
 
-// processBlock adds b to the chain and acts on the result. It reports
-// whether the block was new and valid (or kept as an orphan).
-func (n *Node) processBlock(b *Block, from PeerID) bool {
+// processBlock adds b to the chain and acts on the result: it updates the
+// mempool, asks the sender for an orphan's ancestors, and announces a new
+// tip. With from == "" (a block mined here) it touches no loop-owned state,
+// so any goroutine may call it.
+func (n *Node) processBlock(b *Block, from PeerID) (AddResult, error) {
 	res, err := n.chain.AddBlock(b, n.now())
 	if err != nil {
 		var re *RuleError
 		if from != "" && errors.As(err, &re) && re.Code != ErrTimeTooNew {
 			n.misbehave(from, err)
 		}
-		if res.TipChanged() { // a failed branch may still have moved the tip
-			n.pool.Update(res)
-			n.tipChanged(res, from)
-		}
-		return false
 	}
-	switch res.Status {
-	case StatusDuplicate:
-		return false
-	case StatusOrphan:
-		if from != "" {
-			n.requestBlocks(from, n.chain.Locator())
-		}
-		return true
+	if res.Status == StatusOrphan && from != "" {
+		n.requestBlocks(from, n.chain.Locator())
 	}
-	n.pool.Update(res)
-	if res.TipChanged() {
+	if res.TipChanged() { // even a failed branch may move the tip (to a valid prefix)
+		n.pool.Update(res)
 		n.tipChanged(res, from)
 	}
-	return true
+	return res, err
+}
+
+// accepted reports whether processBlock took in a new block.
+func accepted(res AddResult, err error) bool {
+	return err == nil && res.Status != StatusDuplicate
 }
 
 // reannounce tells peers about the transactions a reorganization returned
@@ -643,6 +643,11 @@ func (n *Node) mineLoop(ctx context.Context) {
 		// this point cancels the attempt, one before it is in the template.
 		mctx, cancel := context.WithTimeout(ctx, n.cfg.TemplateRefresh)
 		n.mineMu.Lock()
+		if !n.mining.Load() { // SetMining(false) since the check above
+			n.mineMu.Unlock()
+			cancel()
+			continue
+		}
 		n.mineCancel = cancel
 		n.mineMu.Unlock()
 		b := n.pool.NewBlockTemplate(*n.miner.Load(), n.now())
@@ -663,32 +668,84 @@ func (n *Node) mineLoop(ctx context.Context) {
 
 // mine runs Mine, throttled to cfg.HashRate if set.
 func (n *Node) mine(ctx context.Context, h *Header) error {
-	rate := n.cfg.HashRate
-	if rate <= 0 {
+	if n.pacer == nil {
 		hashes, err := Mine(ctx, h, n.cfg.MiningWorkers)
 		n.hashes.Add(hashes)
 		return err
 	}
-	// Mine in slices of about 10 ms of work, sleeping between them so
-	// that the hashes tried keep pace with the rate.
-	chunk := max(uint64(1), uint64(rate/100))
-	start := time.Now()
-	var done uint64
+	// Mine in slices of about 10 ms of work, each paid for in advance
+	// from the pacer's budget.
+	chunk := n.pacer.burst
 	for lo := uint64(0); ; lo += chunk {
+		if err := n.pacer.take(ctx, chunk); err != nil {
+			return err
+		}
 		hashes, err := mineRange(ctx, h, lo, lo+chunk-1, n.cfg.MiningWorkers)
 		n.hashes.Add(hashes)
-		done += hashes
 		if !errors.Is(err, ErrNonceSpaceExhausted) {
 			return err // found (nil), cancelled, or a bad target
 		}
-		if wait := time.Duration(float64(done)/rate*float64(time.Second)) - time.Since(start); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
+	}
+}
+
+// hashPacer limits mining to a rate with a token bucket: hashes may be
+// spent as they accrue, rate per second, with at most burst saved up, so
+// a miner that was idle does not then race.
+type hashPacer struct {
+	rate  float64
+	burst uint64
+
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+func newHashPacer(rate float64) *hashPacer {
+	burst := max(uint64(1), uint64(rate/100))
+	return &hashPacer{rate: rate, burst: burst, tokens: float64(burst)}
+}
+
+// take spends n hashes, first waiting as long as the budget is in debt.
+func (p *hashPacer) take(ctx context.Context, n uint64) error {
+	p.mu.Lock()
+	now := time.Now()
+	if !p.last.IsZero() {
+		p.tokens = min(float64(p.burst), p.tokens+now.Sub(p.last).Seconds()*p.rate)
+	}
+	p.last = now
+	p.tokens -= float64(n)
+	debt := -p.tokens
+	p.mu.Unlock()
+	if debt <= 0 {
+		return nil
+	}
+	t := time.NewTimer(time.Duration(debt / p.rate * float64(time.Second)))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// MineBlock mines one block on the current tip with the pending
+// transactions, at the node's hash rate, and adds it to the chain (and,
+// while the node runs, announces it). It works whether the background miner
+// is on or off, and whether or not the node runs. It returns the block and
+// what adding it did: another block may have taken the tip meanwhile.
+func (n *Node) MineBlock(ctx context.Context) (*Block, AddResult, error) {
+	for {
+		b := n.pool.NewBlockTemplate(*n.miner.Load(), n.now())
+		err := n.mine(ctx, &b.Header)
+		if errors.Is(err, ErrNonceSpaceExhausted) {
+			continue // the next template has a new time
 		}
+		if err != nil {
+			return nil, AddResult{}, err
+		}
+		n.found.Add(1)
+		res, err := n.processBlock(b, "")
+		return b, res, err
 	}
 }

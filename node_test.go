@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -640,4 +641,64 @@ func TestNodeFetchesOrphanAncestorsFromSender(t *testing.T) {
 	}
 	peer.Close()
 	checkGoroutines(t, baseline)
+}
+
+// MineBlock mines exactly one block, running or not; with one worker, an
+// injected clock and no throttle, two nodes mine the very same blocks.
+func TestMineBlockIsReproducible(t *testing.T) {
+	g := newGen(t, 2)
+	var hashes [2][]Hash
+	for run := range 2 {
+		clock := g.now
+		node, err := NewNode(NodeConfig{
+			ID: "solo", Chain: g.chain(), Network: NewMemNetwork(MemNetworkConfig{}),
+			Miner: g.miner, Now: func() time.Time { clock = clock.Add(time.Minute); return clock },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx := g.pay(0, 1, 500, 7, 0)
+		if err := node.SubmitTransaction(tx); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			b, res, err := node.MineBlock(context.Background())
+			if err != nil || res.Status != StatusMainChain || node.Tip().Hash != b.Hash() {
+				t.Fatalf("MineBlock: %v %v", res.Status, err)
+			}
+			hashes[run] = append(hashes[run], b.Hash())
+		}
+		if info, ok := node.Chain().Transaction(tx.ID()); !ok || info.Height != 1 {
+			t.Fatal("the pending payment is not in the first block")
+		}
+		if node.BlocksMined() != 3 || node.Mempool().Len() != 0 {
+			t.Fatalf("mined %d, pending %d", node.BlocksMined(), node.Mempool().Len())
+		}
+	}
+	if !slices.Equal(hashes[0], hashes[1]) {
+		t.Fatalf("two runs mined different blocks:\n%v\n%v", hashes[0], hashes[1])
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	node, _ := NewNode(NodeConfig{ID: "x", Chain: g.chain(), Network: NewMemNetwork(MemNetworkConfig{}), HashRate: 10})
+	if _, _, err := node.MineBlock(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled MineBlock: %v", err)
+	}
+}
+
+// The throttle holds a miner to its hash rate.
+func TestHashRateThrottle(t *testing.T) {
+	p := newHashPacer(100_000)
+	start := time.Now()
+	var spent uint64
+	for time.Since(start) < 200*time.Millisecond {
+		if err := p.take(context.Background(), p.burst); err != nil {
+			t.Fatal(err)
+		}
+		spent += p.burst
+	}
+	rate := float64(spent) / time.Since(start).Seconds()
+	if rate > 100_000*1.15 || rate < 100_000*0.7 {
+		t.Fatalf("paced at %.0f hashes/s, want about 100,000", rate)
+	}
 }

@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 	"slices"
 
 	"github.com/nakachain/blockchain"
+	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
 func main() {
@@ -63,7 +63,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	people := newBook("alice", "bob", "carol", "bank")
 	alice, bob, carol, bank := people.wallet("alice"), people.wallet("bob"), people.wallet("carol"), people.wallet("bank")
 	fmt.Fprintln(w, "Wallets, derived from fixed seeds so every run prints the same addresses:")
-	for _, name := range people.names {
+	for _, name := range people.Names() {
 		fmt.Fprintf(w, "  %-6s %s\n", name, people.wallet(name).Address())
 	}
 	fmt.Fprintln(w)
@@ -117,47 +117,28 @@ func run(_ context.Context, w io.Writer, args []string) error {
 }
 
 // book names the example's wallets, so that output shows "alice" rather
-// than a public key.
-type book struct {
-	names   []string
-	wallets map[string]*blockchain.Wallet
-}
+// than a public key. Each name's wallet comes from a seed derived from the
+// name (see examples/internal/demo), so every run, and every stage, gives
+// each person the same keys.
+type book struct{ *demo.Book }
 
-// newBook makes a wallet for each name from a seed derived from the name,
-// so every run (and every stage) gives each person the same keys.
-func newBook(names ...string) *book {
-	b := &book{names: names, wallets: make(map[string]*blockchain.Wallet)}
-	for _, n := range names {
-		b.wallets[n] = blockchain.WalletFromSeed(sha256.Sum256([]byte("nakachain example wallet: " + n)))
-	}
-	return b
-}
+func newBook(names ...string) book { return book{demo.NewBook(names...)} }
 
-func (b *book) wallet(name string) *blockchain.Wallet { return b.wallets[name] }
+func (b book) wallet(name string) *blockchain.Wallet { return b.Wallet(name) }
 
-// nameOf returns the name whose wallet has address a.
-func (b *book) nameOf(a blockchain.Address) string {
-	for _, n := range b.names {
-		if b.wallets[n].Address() == a {
-			return n
-		}
-	}
-	return a.String()
-}
-
-func (b *book) printLedger(w io.Writer, ledger []blockchain.Transaction) {
+func (b book) printLedger(w io.Writer, ledger []blockchain.Transaction) {
 	fmt.Fprintf(w, "  %-2s %-6s %-6s %6s\n", "#", "from", "to", "amount")
 	for i, tx := range ledger {
-		fmt.Fprintf(w, "  %-2d %-6s %-6s %6d\n", i, b.nameOf(tx.From.Address()), b.nameOf(tx.To), tx.Amount)
+		fmt.Fprintf(w, "  %-2d %-6s %-6s %6d\n", i, b.NameOfKey(tx.From), b.NameOf(tx.To), tx.Amount)
 	}
 }
 
 // printBalances prints everyone's balance after applying ledger to opening.
-func (b *book) printBalances(w io.Writer, opening map[blockchain.Address]uint64, ledger []blockchain.Transaction) {
+func (b book) printBalances(w io.Writer, opening map[blockchain.Address]uint64, ledger []blockchain.Transaction) {
 	bal, _ := balances(opening, ledger)
 	fmt.Fprint(w, "  balances:")
-	for _, n := range b.names {
-		fmt.Fprintf(w, " %s %d", n, bal[b.wallets[n].Address()])
+	for _, n := range b.Names() {
+		fmt.Fprintf(w, " %s %d", n, bal[b.Address(n)])
 	}
 	fmt.Fprintln(w)
 }

@@ -31,6 +31,7 @@ import (
 	"os"
 
 	"github.com/nakachain/blockchain"
+	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
 func main() {
@@ -70,7 +71,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	people := newBook("alice", "bob", "carol", "mallory")
 	alice, bob, carol, mallory := people.wallet("alice"), people.wallet("bob"), people.wallet("carol"), people.wallet("mallory")
 	fmt.Fprintln(w, "Wallets, derived from fixed seeds (address, then public key):")
-	for _, name := range people.names {
+	for _, name := range people.Names() {
 		wal := people.wallet(name)
 		fmt.Fprintf(w, "  %-7s %s  key %s…\n", name, wal.Address(), wal.PublicKey().String()[:16])
 	}
@@ -106,7 +107,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	own := mallory.Send(chainID, mallory.Address(), *amount, 1, 0)
 	fmt.Fprintln(w, "Mallory can sign a transfer to herself, but it carries her own key and spends her own coins:")
 	fmt.Fprintf(w, "  from %s to %s, amount %d: verify: %s\n",
-		people.nameOfKey(own.From), people.nameOf(own.To), own.Amount, result(own.Verify(chainID)))
+		people.NameOfKey(own.From), people.NameOf(own.To), own.Amount, result(own.Verify(chainID)))
 	fmt.Fprintln(w, "Only Alice can move Alice's coins.")
 	fmt.Fprintln(w)
 
@@ -149,40 +150,18 @@ func result(err error) string {
 }
 
 // book names the example's wallets, so that output shows "alice" rather
-// than a key.
-type book struct {
-	names   []string
-	wallets map[string]*blockchain.Wallet
-}
+// than a key. Each name's wallet comes from a seed derived from the name
+// (see examples/internal/demo), so every run, and every stage, gives each
+// person the same keys.
+type book struct{ *demo.Book }
 
-// newBook makes a wallet for each name from a seed derived from the name,
-// so every run (and every stage) gives each person the same keys.
-func newBook(names ...string) *book {
-	b := &book{names: names, wallets: make(map[string]*blockchain.Wallet)}
-	for _, n := range names {
-		b.wallets[n] = blockchain.WalletFromSeed(sha256.Sum256([]byte("nakachain example wallet: " + n)))
-	}
-	return b
-}
+func newBook(names ...string) book { return book{demo.NewBook(names...)} }
 
-func (b *book) wallet(name string) *blockchain.Wallet { return b.wallets[name] }
+func (b book) wallet(name string) *blockchain.Wallet { return b.Wallet(name) }
 
-// nameOf returns the name whose wallet has address a.
-func (b *book) nameOf(a blockchain.Address) string {
-	for _, n := range b.names {
-		if b.wallets[n].Address() == a {
-			return n
-		}
-	}
-	return a.String()
-}
-
-// nameOfKey returns the name whose wallet has public key k.
-func (b *book) nameOfKey(k blockchain.PublicKey) string { return b.nameOf(k.Address()) }
-
-func (b *book) printTx(w io.Writer, tx blockchain.Transaction) {
-	fmt.Fprintf(w, "  from       %s (key %s…)\n", b.nameOfKey(tx.From), tx.From.String()[:16])
-	fmt.Fprintf(w, "  to         %s (%s)\n", b.nameOf(tx.To), tx.To)
+func (b book) printTx(w io.Writer, tx blockchain.Transaction) {
+	fmt.Fprintf(w, "  from       %s (key %s…)\n", b.NameOfKey(tx.From), tx.From.String()[:16])
+	fmt.Fprintf(w, "  to         %s (%s)\n", b.NameOf(tx.To), tx.To)
 	fmt.Fprintf(w, "  amount     %d\n", tx.Amount)
 	fmt.Fprintf(w, "  fee        %d\n", tx.Fee)
 	fmt.Fprintf(w, "  nonce      %d\n", tx.Nonce)

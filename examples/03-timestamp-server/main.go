@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/nakachain/blockchain"
+	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
 func main() {
@@ -87,7 +88,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	// names the chain: every transfer is signed for it (the chain ID of
 	// stage 2).
 	var opening []blockchain.Transaction
-	for _, name := range people.names {
+	for _, name := range people.Names() {
 		opening = append(opening, blockchain.NewCoinbase(people.wallet(name).Address(), 100, 0))
 	}
 	chainID := srv.startChain(opening)
@@ -331,34 +332,20 @@ func result(err error) string {
 }
 
 // book names the example's wallets, so that output shows "alice" rather
-// than a key.
+// than a key, and counts each person's transfers for their nonces. Each
+// name's wallet comes from a seed derived from the name (see
+// examples/internal/demo), so every run, and every stage, gives each person
+// the same keys.
 type book struct {
-	names   []string
-	wallets map[string]*blockchain.Wallet
-	sent    map[string]uint64 // transfers each has made, for their nonces
+	*demo.Book
+	sent map[string]uint64 // transfers each has made, for their nonces
 }
 
-// newBook makes a wallet for each name from a seed derived from the name,
-// so every run (and every stage) gives each person the same keys.
 func newBook(names ...string) *book {
-	b := &book{names: names, wallets: make(map[string]*blockchain.Wallet), sent: make(map[string]uint64)}
-	for _, n := range names {
-		b.wallets[n] = blockchain.WalletFromSeed(sha256.Sum256([]byte("nakachain example wallet: " + n)))
-	}
-	return b
+	return &book{Book: demo.NewBook(names...), sent: make(map[string]uint64)}
 }
 
-func (b *book) wallet(name string) *blockchain.Wallet { return b.wallets[name] }
-
-// nameOf returns the name whose wallet has address a.
-func (b *book) nameOf(a blockchain.Address) string {
-	for _, n := range b.names {
-		if b.wallets[n].Address() == a {
-			return n
-		}
-	}
-	return a.String()
-}
+func (b *book) wallet(name string) *blockchain.Wallet { return b.Wallet(name) }
 
 // transfers returns n small, signed filler transfers for the block at
 // height, passed around between alice, bob and carol.
@@ -380,9 +367,9 @@ func (b *book) printChain(w io.Writer, chain []signedBlock) {
 			h.Height, h.Timestamp().UTC().Format(time.DateTime), h.PrevHash.Short(8), h.MerkleRoot.Short(8), sb.Hash().Short(8), sb.Sig[:4])
 		for _, tx := range sb.Transactions {
 			if tx.IsCoinbase() {
-				fmt.Fprintf(w, "      %-7s gets %d\n", b.nameOf(tx.To), tx.Amount)
+				fmt.Fprintf(w, "      %-7s gets %d\n", b.NameOf(tx.To), tx.Amount)
 			} else {
-				fmt.Fprintf(w, "      %-7s pays %-7s %d (transfer %d)\n", b.nameOf(tx.From.Address()), b.nameOf(tx.To), tx.Amount, tx.Nonce)
+				fmt.Fprintf(w, "      %-7s pays %-7s %d (transfer %d)\n", b.NameOfKey(tx.From), b.NameOf(tx.To), tx.Amount, tx.Nonce)
 			}
 		}
 	}

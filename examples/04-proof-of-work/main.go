@@ -28,7 +28,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -41,6 +40,7 @@ import (
 	"time"
 
 	"github.com/nakachain/blockchain"
+	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
 func main() {
@@ -339,13 +339,7 @@ func round(d time.Duration) time.Duration {
 
 // commas writes the integer n (a uint64 or a *big.Int) with thousands
 // separators.
-func commas(n any) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+func commas(n any) string { return demo.Commas(n) }
 
 // cloneChain returns a deep copy of chain, to tamper with.
 func cloneChain(chain []blockchain.Block) []blockchain.Block {
@@ -365,23 +359,20 @@ func fixedClock(start time.Time, step time.Duration) func() time.Time {
 	}
 }
 
-// book names the example's wallets.
+// book names the example's wallets and counts each person's transfers for
+// their nonces. Each name's wallet comes from a seed derived from the name
+// (see examples/internal/demo), so every run, and every stage, gives each
+// person the same keys.
 type book struct {
-	wallets map[string]*blockchain.Wallet
-	sent    map[string]uint64 // transfers each has made, for their nonces
+	*demo.Book
+	sent map[string]uint64 // transfers each has made, for their nonces
 }
 
-// newBook makes a wallet for each name from a seed derived from the name,
-// so every run (and every stage) gives each person the same keys.
 func newBook(names ...string) *book {
-	b := &book{wallets: make(map[string]*blockchain.Wallet), sent: make(map[string]uint64)}
-	for _, n := range names {
-		b.wallets[n] = blockchain.WalletFromSeed(sha256.Sum256([]byte("nakachain example wallet: " + n)))
-	}
-	return b
+	return &book{Book: demo.NewBook(names...), sent: make(map[string]uint64)}
 }
 
-func (b *book) wallet(name string) *blockchain.Wallet { return b.wallets[name] }
+func (b *book) wallet(name string) *blockchain.Wallet { return b.Wallet(name) }
 
 // transfer returns a small signed filler transfer, passed
 // around between alice, bob and carol.

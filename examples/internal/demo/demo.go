@@ -1,0 +1,101 @@
+// Package demo holds what the tutorial's example programs share: a book of
+// named wallets derived from fixed seeds, so that every stage gives the same
+// person the same keys, and number formatting for the numbers they print.
+package demo
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nakachain/blockchain"
+)
+
+// WalletFor returns the example wallet of the person called name. Its seed is
+// SHA-256("nakachain example wallet: " + name), so every run and every stage
+// gives the same person the same keys. Anyone can derive such a wallet: it is
+// for examples only, never for coins of value.
+func WalletFor(name string) *blockchain.Wallet {
+	return blockchain.WalletFromSeed(sha256.Sum256([]byte("nakachain example wallet: " + name)))
+}
+
+// Book names the example's wallets, so that output shows "alice" rather
+// than an address or a key.
+type Book struct {
+	names   []string
+	wallets map[string]*blockchain.Wallet
+	byAddr  map[blockchain.Address]string
+}
+
+// NewBook returns a book with a wallet (from WalletFor) for each name.
+func NewBook(names ...string) *Book {
+	b := &Book{wallets: make(map[string]*blockchain.Wallet), byAddr: make(map[blockchain.Address]string)}
+	b.Add(names...)
+	return b
+}
+
+// Add gives each new name a wallet; names already in the book keep theirs.
+func (b *Book) Add(names ...string) {
+	for _, n := range names {
+		if _, ok := b.wallets[n]; ok {
+			continue
+		}
+		w := WalletFor(n)
+		b.names = append(b.names, n)
+		b.wallets[n] = w
+		b.byAddr[w.Address()] = n
+	}
+}
+
+// Names returns the names in the order they were added.
+func (b *Book) Names() []string { return slices.Clone(b.names) }
+
+// Wallet returns the wallet of name. It panics for a name not in the book:
+// that is a bug in the example.
+func (b *Book) Wallet(name string) *blockchain.Wallet {
+	w, ok := b.wallets[name]
+	if !ok {
+		panic(fmt.Sprintf("demo: no wallet named %q", name))
+	}
+	return w
+}
+
+// Address returns the address name is paid at.
+func (b *Book) Address(name string) blockchain.Address { return b.Wallet(name).Address() }
+
+// NameOf returns the name whose wallet has address a, or the address itself
+// if it is nobody's in the book.
+func (b *Book) NameOf(a blockchain.Address) string {
+	if n, ok := b.byAddr[a]; ok {
+		return n
+	}
+	return a.String()
+}
+
+// NameOfKey returns the name whose wallet has public key k.
+func (b *Book) NameOfKey(k blockchain.PublicKey) string { return b.NameOf(k.Address()) }
+
+// Allocations gives every name in the book amount base units in the genesis
+// block (see blockchain.Params.Allocations).
+func (b *Book) Allocations(amount uint64) []blockchain.Allocation {
+	allocs := make([]blockchain.Allocation, len(b.names))
+	for i, n := range b.names {
+		allocs[i] = blockchain.Allocation{To: b.Address(n), Amount: amount}
+	}
+	return allocs
+}
+
+// Commas writes the integer n (any integer type or a *big.Int) with
+// thousands separators: 1234567 becomes "1,234,567".
+func Commas(n any) string {
+	s := fmt.Sprint(n)
+	sign := ""
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		sign, s = "-", rest
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return sign + s
+}
