@@ -138,7 +138,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		demo.Commas(int(total)), float64(int(1)<<cfg.bits)/total)
 	v.say("%s start with %s each and pay each other at random, every 100 to 200 ms, through random nodes.",
 		list(names), demo.Commas(opening))
-	v.say("Below, each node's line shows its last blocks, tip last, by the first 5 hex digits of their hashes, " +
+	v.say("Below, each node's line shows its last blocks, tip last, by the first 7 hex digits of their hashes, " +
 		"then the tip's height h and the chain's total work: nodes whose lines end alike agree.")
 
 	// Start everything: the nodes, the people's payments, the view.

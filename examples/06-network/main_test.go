@@ -75,7 +75,7 @@ type snapshot struct {
 
 var (
 	headerRE = regexp.MustCompile(`^-- [\d.]+s, (.*) --$`)
-	nodeRE   = regexp.MustCompile(`^  \(node ([0-9a-f]{4})\) ((?:\[[0-9a-f]{5}\]--)*\[[0-9a-f]{5}\]  h=\d+ work=[\d,]+)$`)
+	nodeRE   = regexp.MustCompile(`^  \(node ([0-9a-f]{4})\) ((?:\[[0-9a-f]{7}\]--)*\[[0-9a-f]{7}\]  h=\d+ work=[\d,]+)$`)
 )
 
 // snapshots parses every frame the run printed.
@@ -215,7 +215,7 @@ func checkStory(t *testing.T, args []string, out string, nodes, sideA int) {
 		}
 	}
 	m = fact(t, out, fmt.Sprintf(`Summary: the %d nodes stopped cleanly, all on tip ([0-9a-f]{16}) at height (\d+)\.`, nodes))
-	if want := fmt.Sprintf("[%s]  h=%s ", m[1][:5], m[2]); !strings.Contains(final.lines[0], want) {
+	if want := fmt.Sprintf("[%s]  h=%s ", m[1][:hashDigits], m[2]); !strings.Contains(final.lines[0], want) {
 		t.Errorf("%q: the summary's tip %s at height %s is not the one the nodes show: %s", args, m[1], m[2], final.lines[0])
 	}
 	fact(t, out, `Payments: \d+ sent, each confirmed exactly once on every node's chain`)
@@ -262,7 +262,7 @@ func TestLiveView(t *testing.T) {
 	v.snapshot()
 	frame := out.String()
 	lines := strings.Split(strings.TrimSuffix(frame, "\n"), "\n")
-	g := params.Genesis().Hash().Short(5)
+	g := params.Genesis().Hash().Short(hashDigits)
 	want := []string{
 		`^-- \d\.\ds, test --$`,
 		`^  \(node 0001\) \[` + g + `\]  h=0 work=\d`,

@@ -13,6 +13,11 @@ import (
 	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
+// hashDigits is how many hex digits of a block hash the view shows: the
+// leading zeros that proof-of-work demands, and enough after them to tell
+// blocks apart.
+const hashDigits = 7
+
 // view shows what the nodes hold: a header with the time and the phase, one
 // line per node with the last blocks of its main chain, then the payments
 // and the messages so far. On a terminal it redraws that frame in
@@ -24,7 +29,7 @@ import (
 //
 //	(node 7301) [0001a]--[00007]--[0000c]--[00013]  h=12 work=425,984
 //
-// with the first 5 hex digits of each block hash, its tip last, then the
+// with the first hashDigits hex digits of each block hash, its tip last, then the
 // tip's height and the chain's total work. Nodes whose lines end alike
 // agree.
 type view struct {
@@ -220,7 +225,7 @@ func nodeLine(n *blockchain.Node) string {
 		if !ok {
 			break
 		}
-		hashes = append([]string{"[" + h.Short(5) + "]"}, hashes...)
+		hashes = append([]string{"[" + h.Short(hashDigits) + "]"}, hashes...)
 		if b.Header.Height == 0 {
 			break
 		}
