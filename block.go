@@ -23,7 +23,7 @@ const HeaderVersion = 1
 //	offset size field
 //	     0    4 Version
 //	     4    8 Height (genesis is 0)
-//	    12   32 PrevHash (zero for genesis)
+//	    12   32 PrevHash (for genesis, the digest of the consensus parameters)
 //	    44   32 MerkleRoot of the transaction IDs (see [MerkleRoot])
 //	    76    8 Time, Unix nanoseconds
 //	    84    4 Bits, the target in Bitcoin's compact form (see [Target.Compact])

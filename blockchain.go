@@ -28,7 +28,8 @@ type Chain struct {
 	best    *blockNode          // the best candidate tip: most work, not invalid
 	state   *state              // accounts and confirmed transactions at the tip
 	orphans *orphanPool
-	seq     uint64 // arrival counter: first seen wins ties
+	invalid invalidCache // refused blocks that are not in the tree
+	seq     uint64       // arrival counter: first seen wins ties
 }
 
 // ChainOptions are a [Chain]'s local settings; none of them is consensus.
@@ -181,30 +182,41 @@ func (r AddResult) TipChanged() bool { return len(r.Connected) > 0 || len(r.Disc
 // the parent arrives, and so are orphans waiting on b.
 //
 // Any invalid block is refused with a [*RuleError] and changes nothing: not
-// the tip, the balances, nor the confirmed transactions. When a heavier
-// branch turns out to hold an invalid block, the switch is undone as a
-// whole and that block and its descendants are marked invalid. AddBlock
-// keeps its own copy of b.
+// the tip, the balances, nor the confirmed transactions. The chain only
+// remembers the refused hash (a bounded number of them), so that the same
+// block or its descendants are refused at once. When a heavier branch turns
+// out to hold an invalid block, the switch is undone as a whole, that block
+// and its descendants are marked invalid, and the chain settles on the
+// heaviest valid branch it knows. AddBlock keeps its own copy of b.
+//
+// The checks that need no chain state, signatures included, run before
+// the chain is locked, so queries and the mempool are not held up by them.
 func (c *Chain) AddBlock(b *Block, now time.Time) (AddResult, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	hash := b.Hash()
 	res := AddResult{Hash: hash}
-	if n, ok := c.index[hash]; ok {
-		if n.invalid != 0 {
-			return res, ruleErr(n.invalid, "block %s was already found invalid", hash.Short(16))
-		}
-		res.Status = StatusDuplicate
-		return res, nil
+	c.mu.RLock()
+	status, err := c.seen(hash)
+	c.mu.RUnlock()
+	if status != 0 || err != nil {
+		res.Status = status
+		return res, err
 	}
-	if c.orphans.has(hash) {
-		res.Status = StatusDuplicate
-		return res, nil
-	}
-	b = &Block{Header: b.Header, Transactions: slices.Clone(b.Transactions)}
+	cb, mutable, rerr := c.checkAlone(b, hash)
 
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rerr != nil {
+		if !mutable {
+			c.invalid.add(hash, rerr.Code)
+		}
+		return res, rerr
+	}
+	if status, err := c.seen(hash); status != 0 || err != nil { // added meanwhile
+		res.Status = status
+		return res, err
+	}
 	oldTip := c.tip()
-	node, err := c.accept(b, hash, now.UnixNano())
+	node, err := c.accept(cb, now.UnixNano())
 	if err != nil {
 		return res, err
 	}
@@ -232,45 +244,79 @@ func (c *Chain) AddBlock(b *Block, now time.Time) (AddResult, error) {
 	return res, err
 }
 
+// seen reports a block the chain already knows: StatusDuplicate for a
+// valid or orphan block, the remembered error for an invalid one.
+func (c *Chain) seen(hash Hash) (AddStatus, error) {
+	if n, ok := c.index[hash]; ok && n.invalid == 0 {
+		return StatusDuplicate, nil
+	} else if ok {
+		return 0, ruleErr(n.invalid, "block %s was already found invalid", hash.Short(16))
+	}
+	if code, ok := c.invalid.codes[hash]; ok {
+		return 0, ruleErr(code, "block %s was already found invalid", hash.Short(16))
+	}
+	if c.orphans.has(hash) {
+		return StatusDuplicate, nil
+	}
+	return 0, nil
+}
+
 func cloneBlock(b *Block) *Block {
 	return &Block{Header: b.Header, Transactions: slices.Clone(b.Transactions)}
 }
 
-// accept checks b alone and against its parent and inserts it into the
-// tree. It returns nil, nil if b became an orphan.
-func (c *Chain) accept(b *Block, hash Hash, now int64) (*blockNode, error) {
-	ids, rerr, _ := checkBlockSanity(&c.params, b)
-	if rerr != nil {
-		return nil, rerr
+// checkedBlock is a copy of a block that passed the checks that need no
+// chain: sanity and signatures.
+type checkedBlock struct {
+	block *Block
+	hash  Hash
+	ids   []Hash
+}
+
+// checkAlone copies b and applies the rules that need no chain state. A
+// failure flagged mutable may come from a corrupted copy of a valid block
+// and must not be held against its hash.
+func (c *Chain) checkAlone(b *Block, hash Hash) (cb *checkedBlock, mutable bool, err *RuleError) {
+	b = cloneBlock(b)
+	ids, err, mutable := checkBlockSanity(&c.params, b)
+	if err == nil {
+		err = verifySignatures(b.Transactions, c.chainID, c.opts.VerifyWorkers)
 	}
+	if err != nil {
+		return nil, mutable, err
+	}
+	return &checkedBlock{block: b, hash: hash, ids: ids}, false, nil
+}
+
+// accept checks cb against its parent and inserts it into the tree. It
+// returns nil, nil if cb became an orphan. Refusals are remembered: from
+// here on a block's content is the one its hash commits to, so a failure
+// is a property of the hash. A time too far ahead is the exception: the
+// same block may be valid later.
+func (c *Chain) accept(cb *checkedBlock, now int64) (*blockNode, error) {
+	b, hash := cb.block, cb.hash
 	parent, ok := c.index[b.Header.PrevHash]
-	if !ok {
-		if b.Header.Height == 0 {
-			return nil, ruleErr(ErrBadGenesis, "block %s claims height 0 but is not this chain's genesis", hash.Short(16))
-		}
-		c.orphans.add(b, hash)
-		return nil, nil
-	}
-	// From here on the block's content is the one its hash commits to, so a
-	// failure is a property of the hash: record it, so that descendants are
-	// refused at once instead of waiting as orphans. A time too far ahead
-	// is the exception: the same block may be valid later.
+	var rerr *RuleError
 	switch {
+	case !ok && c.invalid.has(b.Header.PrevHash):
+		rerr = ruleErr(ErrInvalidAncestor, "block %s builds on invalid block %s", hash.Short(16), b.Header.PrevHash.Short(16))
+	case !ok && b.Header.Height == 0:
+		rerr = ruleErr(ErrBadGenesis, "block %s claims height 0 but is not this chain's genesis", hash.Short(16))
+	case !ok:
+		c.orphans.add(cb)
+		return nil, nil
 	case parent.invalid != 0:
 		rerr = ruleErr(ErrInvalidAncestor, "block %s builds on invalid block %s", hash.Short(16), parent.hash.Short(16))
 	default:
 		rerr = c.checkContext(&b.Header, parent, now)
-		if rerr == nil {
-			rerr = verifySignatures(b.Transactions, c.chainID, c.opts.VerifyWorkers)
-		}
 	}
 	if rerr != nil {
 		if rerr.Code != ErrTimeTooNew {
-			c.newNode(b, hash, ids, parent).invalid = rerr.Code
+			c.invalid.add(hash, rerr.Code)
 		}
 		return nil, rerr
 	}
-	n := c.newNode(b, hash, ids, parent)
+	n := c.newNode(b, hash, cb.ids, parent)
 	if c.better(n, c.best) {
 		c.best = n
 	}
@@ -305,14 +351,13 @@ func (c *Chain) acceptOrphans(hash Hash, now int64) int {
 	for len(queue) > 0 {
 		parent := queue[0]
 		queue = queue[1:]
-		for _, ob := range c.orphans.takeChildren(parent) {
-			h := ob.Hash()
-			if _, known := c.index[h]; known {
+		for _, cb := range c.orphans.takeChildren(parent) {
+			if _, known := c.index[cb.hash]; known {
 				continue
 			}
-			if n, err := c.accept(ob, h, now); err == nil && n != nil {
+			if n, err := c.accept(cb, now); err == nil && n != nil {
 				accepted++
-				queue = append(queue, h)
+				queue = append(queue, cb.hash)
 			}
 		}
 	}
@@ -466,6 +511,9 @@ func (c *Chain) markInvalid(n *blockNode, code ErrorCode) {
 				m.invalid = ErrInvalidAncestor
 			}
 		}
+		// Keep the node, so descendants are refused at once, but not its
+		// transactions: an invalid block is never connected again.
+		m.block, m.ids, m.undo = nil, nil, nil
 		stack = append(stack, m.children...)
 	}
 }
@@ -485,23 +533,20 @@ func (c *Chain) findBest() *blockNode {
 // current tip, at time now, without adding it or changing anything. A miner
 // can check a template before spending work on it.
 func (c *Chain) CheckBlock(b *Block, now time.Time) error {
+	cb, _, rerr := c.checkAlone(b, b.Hash())
+	if rerr != nil {
+		return rerr
+	}
 	c.mu.Lock() // the state is borrowed and reverted, so exclusive
 	defer c.mu.Unlock()
 	tip := c.tip()
 	if b.Header.PrevHash != tip.hash {
 		return ruleErr(ErrUnknownParent, "block builds on %s, the tip is %s", b.Header.PrevHash.Short(16), tip.hash.Short(16))
 	}
-	ids, rerr, _ := checkBlockSanity(&c.params, b)
-	if rerr != nil {
-		return rerr
-	}
 	if err := c.checkContext(&b.Header, tip, now.UnixNano()); err != nil {
 		return err
 	}
-	if err := verifySignatures(b.Transactions, c.chainID, c.opts.VerifyWorkers); err != nil {
-		return err
-	}
-	n := &blockNode{header: b.Header, block: b, ids: ids, parent: tip, height: b.Header.Height}
+	n := &blockNode{header: cb.block.Header, block: cb.block, ids: cb.ids, parent: tip, height: b.Header.Height}
 	m := c.state.mark()
 	defer c.state.revertTo(m)
 	if err := c.connect(n); err != nil {
@@ -571,8 +616,8 @@ func (c *Chain) IsOrphan(h Hash) bool {
 }
 
 // OrphanRoot returns the hash a node should ask its peers for to connect
-// the orphan h: the missing parent of the oldest orphan on h's branch. It
-// returns h's parent if h is not an orphan... or h itself if unknown.
+// the orphan h: the missing parent of the oldest orphan on h's branch. For
+// a block that is not an orphan it returns h itself.
 func (c *Chain) OrphanRoot(h Hash) Hash {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -740,22 +785,22 @@ func (c *Chain) BlocksAfter(locator []Hash, max int) []*Block {
 }
 
 // orphanPool keeps blocks whose parent is unknown, oldest evicted first.
+// Its blocks have passed the checks that need no chain.
 type orphanPool struct {
 	limit    int
-	blocks   map[Hash]*orphan
+	blocks   map[Hash]*checkedBlock
 	byParent map[Hash][]Hash
 	order    []Hash // arrival order; may hold hashes already removed
 }
 
-type orphan struct{ block *Block }
-
 func newOrphanPool(limit int) *orphanPool {
-	return &orphanPool{limit: limit, blocks: make(map[Hash]*orphan), byParent: make(map[Hash][]Hash)}
+	return &orphanPool{limit: limit, blocks: make(map[Hash]*checkedBlock), byParent: make(map[Hash][]Hash)}
 }
 
 func (p *orphanPool) has(h Hash) bool { _, ok := p.blocks[h]; return ok }
 
-func (p *orphanPool) add(b *Block, h Hash) {
+func (p *orphanPool) add(cb *checkedBlock) {
+	h := cb.hash
 	if p.limit <= 0 || p.has(h) {
 		return
 	}
@@ -764,8 +809,8 @@ func (p *orphanPool) add(b *Block, h Hash) {
 		p.order = p.order[1:]
 		p.remove(oldest)
 	}
-	p.blocks[h] = &orphan{block: b}
-	parent := b.Header.PrevHash
+	p.blocks[h] = cb
+	parent := cb.block.Header.PrevHash
 	p.byParent[parent] = append(p.byParent[parent], h)
 	p.order = append(p.order, h)
 	if len(p.order) > 4*p.limit { // drop hashes of orphans already taken
@@ -774,12 +819,12 @@ func (p *orphanPool) add(b *Block, h Hash) {
 }
 
 func (p *orphanPool) remove(h Hash) {
-	o, ok := p.blocks[h]
+	cb, ok := p.blocks[h]
 	if !ok {
 		return
 	}
 	delete(p.blocks, h)
-	parent := o.block.Header.PrevHash
+	parent := cb.block.Header.PrevHash
 	siblings := slices.DeleteFunc(p.byParent[parent], func(x Hash) bool { return x == h })
 	if len(siblings) == 0 {
 		delete(p.byParent, parent)
@@ -789,14 +834,40 @@ func (p *orphanPool) remove(h Hash) {
 }
 
 // takeChildren removes and returns the orphans whose parent is h.
-func (p *orphanPool) takeChildren(h Hash) []*Block {
-	hashes := p.byParent[h]
-	var out []*Block
-	for _, ch := range slices.Clone(hashes) {
-		if o, ok := p.blocks[ch]; ok {
-			out = append(out, o.block)
+func (p *orphanPool) takeChildren(h Hash) []*checkedBlock {
+	var out []*checkedBlock
+	for _, ch := range slices.Clone(p.byParent[h]) {
+		if cb, ok := p.blocks[ch]; ok {
+			out = append(out, cb)
 			p.remove(ch)
 		}
 	}
 	return out
+}
+
+// maxInvalidHashes bounds the refused block hashes a chain remembers.
+const maxInvalidHashes = 4096
+
+// invalidCache remembers refused block hashes, without their blocks,
+// forgetting the oldest first.
+type invalidCache struct {
+	codes map[Hash]ErrorCode
+	order []Hash
+}
+
+func (ic *invalidCache) has(h Hash) bool { _, ok := ic.codes[h]; return ok }
+
+func (ic *invalidCache) add(h Hash, code ErrorCode) {
+	if ic.codes == nil {
+		ic.codes = make(map[Hash]ErrorCode)
+	}
+	if ic.has(h) {
+		return
+	}
+	if len(ic.order) >= maxInvalidHashes {
+		delete(ic.codes, ic.order[0])
+		ic.order = ic.order[1:]
+	}
+	ic.codes[h] = code
+	ic.order = append(ic.order, h)
 }

@@ -732,7 +732,14 @@ func TestParamsValidate(t *testing.T) {
 		"allocations overflow": func(p *Params) {
 			p.Allocations = []Allocation{{Amount: math.MaxUint64}, {Amount: 1}}
 		},
-		"tiny blocks": func(p *Params) { p.MaxBlockSize = 100 },
+		"tiny blocks":             func(p *Params) { p.MaxBlockSize = 100 },
+		"blocks beyond a message": func(p *Params) { p.MaxBlockSize = MaxBlockSizeLimit + 1 },
+		"retarget timespan overflows": func(p *Params) {
+			p.RetargetInterval, p.TargetBlockTime = 1<<40, 1<<40
+		},
+		"retarget timespan too short": func(p *Params) {
+			p.RetargetInterval, p.TargetBlockTime = 2, 1
+		},
 	} {
 		p := TestParams()
 		mod(&p)
@@ -749,5 +756,97 @@ func TestParamsValidate(t *testing.T) {
 	p := DefaultParams()
 	if p.Reward(0) != 50*Coin || p.Reward(210_000) != 25*Coin || p.Reward(64*210_000) != 0 {
 		t.Fatal("halving")
+	}
+}
+
+// A refused block leaves no body behind: the chain remembers only its hash
+// (a bounded number of them), and still refuses its descendants at once.
+func TestRefusedBlocksAreNotStored(t *testing.T) {
+	g := newGen(t, 1, func(p *Params) { p.PowLimit = TargetFromBits(4) })
+	c := g.chain()
+	size := func() int { c.mu.RLock(); defer c.mu.RUnlock(); return len(c.index) }
+	before := size()
+
+	// A target easier than the chain's limit costs nothing to mine.
+	cheap := g.next(g.genesis, nil, func(b *Block) { b.Header.Bits = TargetFromBits(2).Compact() })
+	if _, err := c.AddBlock(cheap, g.now); !errors.Is(err, ErrBadTarget) {
+		t.Fatalf("target above PowLimit: %v", err)
+	}
+	// A block refused against its parent, and then its child.
+	bad := g.next(g.genesis, nil, func(b *Block) { b.Header.Time = g.genesis.Header.Time })
+	if _, err := c.AddBlock(bad, g.now); !errors.Is(err, ErrTimeTooOld) {
+		t.Fatalf("time too old: %v", err)
+	}
+	if _, err := c.AddBlock(bad, g.now); !errors.Is(err, ErrTimeTooOld) {
+		t.Fatalf("the same block again: %v", err)
+	}
+	if _, err := c.AddBlock(g.next(bad, nil), g.now); !errors.Is(err, ErrInvalidAncestor) {
+		t.Fatalf("child of a refused block: %v", err)
+	}
+	if n := size(); n != before {
+		t.Fatalf("refused blocks grew the tree from %d to %d nodes", before, n)
+	}
+	// A block that fails only when connected stays in the tree (to refuse
+	// its descendants) but without its transactions.
+	overspend := g.next(g.genesis, []Transaction{g.pay(0, 0, 2*testFund, 1, 0)})
+	if _, err := c.AddBlock(overspend, g.now); !errors.Is(err, ErrInsufficientFunds) {
+		t.Fatal(err)
+	}
+	c.mu.RLock()
+	n := c.index[overspend.Hash()]
+	c.mu.RUnlock()
+	if n == nil || n.block != nil || n.invalid != ErrInsufficientFunds {
+		t.Fatal("a block found invalid when connected keeps its body")
+	}
+
+	var ic invalidCache
+	key := func(i int) Hash { return Hash{byte(i), byte(i >> 8)} }
+	for i := range maxInvalidHashes + 10 {
+		ic.add(key(i), ErrBadHeight)
+	}
+	if len(ic.codes) != maxInvalidHashes || ic.has(key(0)) || !ic.has(key(maxInvalidHashes+9)) {
+		t.Fatalf("invalid cache holds %d hashes, limit %d, oldest first out", len(ic.codes), maxInvalidHashes)
+	}
+}
+
+// The chain ID commits to every consensus rule, and no coinbase can share
+// an ID with a genesis allocation.
+func TestChainIDCommitsToTheRules(t *testing.T) {
+	base := TestParams()
+	for name, mod := range map[string]func(*Params){
+		"reward":           func(p *Params) { p.BlockReward++ },
+		"halving":          func(p *Params) { p.HalvingInterval++ },
+		"target":           func(p *Params) { p.InitialBits = TargetFromBits(9).Compact() },
+		"limit":            func(p *Params) { p.PowLimit = TargetFromBits(2) },
+		"retarget":         func(p *Params) { p.RetargetInterval = 10 },
+		"block time":       func(p *Params) { p.TargetBlockTime++ },
+		"future drift":     func(p *Params) { p.MaxFutureDrift++ },
+		"block size":       func(p *Params) { p.MaxBlockSize-- },
+		"block txs":        func(p *Params) { p.MaxBlockTxs-- },
+		"genesis time":     func(p *Params) { p.GenesisTime++ },
+		"allocations":      func(p *Params) { p.Allocations = []Allocation{{Amount: 1}} },
+		"name (not rules)": func(p *Params) { p.Name = "other" },
+	} {
+		p := base
+		mod(&p)
+		if same := p.ChainID() == base.ChainID(); same != (name == "name (not rules)") {
+			t.Errorf("changing %s: same chain ID = %v", name, same)
+		}
+	}
+
+	g := newGen(t, 2)
+	c := g.chain()
+	alloc := g.genesis.Transactions[1]
+	// A coinbase at height 1 paying person 1 exactly their allocation.
+	b := g.next(g.genesis, nil, func(b *Block) {
+		b.Transactions[0] = NewCoinbase(alloc.To, alloc.Amount, 1)
+		fixRoot(b)
+	})
+	if b.Transactions[0].ID() == alloc.ID() {
+		t.Fatal("a coinbase has the ID of a genesis allocation")
+	}
+	g.add(c, b)
+	if info, ok := c.Transaction(alloc.ID()); !ok || info.Height != 0 {
+		t.Fatalf("the allocation is reported at height %d", info.Height)
 	}
 }

@@ -2,8 +2,10 @@ package blockchain
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"math/bits"
 	"runtime"
@@ -225,6 +227,10 @@ type Params struct {
 	MaxOrphans int `json:"max_orphans"`
 }
 
+// MaxBlockSizeLimit is the largest Params.MaxBlockSize allowed: a block
+// must fit, with room to spare, in one network message.
+const MaxBlockSizeLimit = MaxMessageSize / 4
+
 // medianTimeBlocks is how many blocks the median-time-past rule looks at.
 const medianTimeBlocks = 11
 
@@ -284,14 +290,22 @@ func (p Params) Validate() error {
 	if p.RetargetInterval == 1 {
 		return bad("RetargetInterval 1 leaves no interval to measure")
 	}
-	if p.RetargetInterval > 0 && p.TargetBlockTime <= 0 {
-		return bad("retargeting needs a positive TargetBlockTime")
+	if p.RetargetInterval > 0 {
+		// expected = (interval-1) × TargetBlockTime is scaled by 4 and
+		// divided by 4 when clamping: it must survive both.
+		if p.TargetBlockTime <= 0 || p.RetargetInterval-1 > math.MaxInt64/4/uint64(p.TargetBlockTime) ||
+			int64(p.RetargetInterval-1)*p.TargetBlockTime < 4 {
+			return bad("RetargetInterval %d with TargetBlockTime %d gives no usable timespan", p.RetargetInterval, p.TargetBlockTime)
+		}
 	}
 	if p.MaxFutureDrift < 0 || p.MaxOrphans < 0 {
 		return bad("negative MaxFutureDrift or MaxOrphans")
 	}
 	if p.MaxBlockTxs < 1 || p.MaxBlockSize < HeaderSize+1+TxSize {
 		return bad("block limits too small for a coinbase")
+	}
+	if p.MaxBlockSize > MaxBlockSizeLimit {
+		return bad("MaxBlockSize %d above %d: such a block would not fit in a message", p.MaxBlockSize, MaxBlockSizeLimit)
 	}
 	var total uint64
 	for _, a := range p.Allocations {
@@ -311,20 +325,47 @@ func addOverflows(a, b uint64) (uint64, bool) {
 	return s, carry != 0
 }
 
-// Genesis returns the chain's first block. Its transactions are the
-// allocations, each in coinbase form (zero sender, the allocation's index
-// as nonce); it needs no proof-of-work, and its hash is the chain ID.
+// Genesis returns the chain's first block. It needs no proof-of-work, and
+// its hash is the chain ID, so it commits to everything that makes the
+// chain this chain:
+//   - its PrevHash is not zero but the digest of the consensus parameters
+//     (targets, timing, reward, limits: everything but Name, the genesis
+//     fields below and MaxOrphans), so two chains that differ in any rule
+//     have different IDs and a transaction signed for one is invalid on
+//     the other;
+//   - its transactions are the allocations, each in coinbase form (zero
+//     sender) with nonce 2^63 + its index, which no coinbase can carry (a
+//     coinbase's nonce is its height), so every transaction ID is unique.
 func (p Params) Genesis() *Block {
 	b := &Block{Header: Header{
-		Version: HeaderVersion,
-		Time:    p.GenesisTime,
-		Bits:    p.InitialBits,
+		Version:  HeaderVersion,
+		PrevHash: p.digest(),
+		Time:     p.GenesisTime,
+		Bits:     p.InitialBits,
 	}}
 	for i, a := range p.Allocations {
-		b.Transactions = append(b.Transactions, Transaction{To: a.To, Amount: a.Amount, Nonce: uint64(i)})
+		b.Transactions = append(b.Transactions, Transaction{To: a.To, Amount: a.Amount, Nonce: allocationNonce | uint64(i)})
 	}
 	b.Header.MerkleRoot = b.ComputeMerkleRoot()
 	return b
+}
+
+// allocationNonce marks genesis allocations apart from coinbases.
+const allocationNonce = 1 << 63
+
+// digest hashes the consensus parameters that the genesis header does not
+// already hold.
+func (p Params) digest() Hash {
+	b := []byte("nakachain/params/v1")
+	b = binary.BigEndian.AppendUint32(b, p.InitialBits)
+	b = append(b, p.PowLimit[:]...)
+	for _, v := range []uint64{
+		uint64(p.TargetBlockTime), p.RetargetInterval, p.BlockReward, p.HalvingInterval,
+		uint64(p.MaxFutureDrift), uint64(p.MaxBlockSize), uint64(p.MaxBlockTxs),
+	} {
+		b = binary.BigEndian.AppendUint64(b, v)
+	}
+	return sum256(b)
 }
 
 // ChainID returns the genesis hash, which every transaction signs over so
@@ -357,6 +398,10 @@ func checkBlockSanity(p *Params, b *Block) (ids []Hash, err *RuleError, mutable 
 	}
 	if err := h.CheckProofOfWork(); err != nil {
 		return nil, err.(*RuleError), false
+	}
+	if t, _ := h.Target(); bytes.Compare(t[:], p.PowLimit[:]) > 0 {
+		// Cheap to mine, so refused before anything is stored for it.
+		return nil, ruleErr(ErrBadTarget, "target bits %#08x easier than the chain's limit %s", h.Bits, p.PowLimit), false
 	}
 	if len(b.Transactions) > p.MaxBlockTxs {
 		return nil, ruleErr(ErrTooManyTxs, "%d transactions, limit %d", len(b.Transactions), p.MaxBlockTxs), true
