@@ -764,10 +764,12 @@ func locatorFrom(n *blockNode) []Hash {
 	return loc
 }
 
-// BlocksAfter returns copies of up to max main-chain blocks that follow
-// the first locator hash found on the main chain (genesis if none is):
-// what a peer that sent this locator is missing.
-func (c *Chain) BlocksAfter(locator []Hash, max int) []*Block {
+// BlocksAfter returns copies of the main-chain blocks that follow the first
+// locator hash found on the main chain (genesis if none is): what a peer
+// that sent this locator is missing. It returns at most maxBlocks blocks
+// and stops before their encodings exceed maxBytes, but always returns at
+// least one block if there is one.
+func (c *Chain) BlocksAfter(locator []Hash, maxBlocks, maxBytes int) []*Block {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	start := uint64(1)
@@ -778,8 +780,13 @@ func (c *Chain) BlocksAfter(locator []Hash, max int) []*Block {
 		}
 	}
 	var out []*Block
-	for h := start; h < uint64(len(c.main)) && len(out) < max; h++ {
-		out = append(out, cloneBlock(c.main[h].block))
+	size := 0
+	for h := start; h < uint64(len(c.main)) && len(out) < maxBlocks; h++ {
+		b := c.main[h].block
+		if size += b.Size(); size > maxBytes && len(out) > 0 {
+			break
+		}
+		out = append(out, cloneBlock(b))
 	}
 	return out
 }

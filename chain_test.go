@@ -626,12 +626,19 @@ func TestQueries(t *testing.T) {
 	// A peer at height 12 sends its locator and gets blocks 13, 14, ...
 	peer := g.chain()
 	g.add(peer, blocks[:12]...)
-	after := c.BlocksAfter(peer.Locator(), 5)
+	after := c.BlocksAfter(peer.Locator(), 5, 1<<20)
 	if len(after) != 5 || after[0].Header.Height != 13 {
 		t.Fatalf("BlocksAfter: %d blocks from %d", len(after), after[0].Header.Height)
 	}
-	if got := c.BlocksAfter([]Hash{{7}}, 2); len(got) != 2 || got[0].Header.Height != 1 {
+	if got := c.BlocksAfter([]Hash{{7}}, 2, 1<<20); len(got) != 2 || got[0].Header.Height != 1 {
 		t.Fatal("unknown locator should start after genesis")
+	}
+	// The byte budget holds, but never starves the peer of a block.
+	if got := c.BlocksAfter(nil, 100, 3*blocks[0].Size()); len(got) != 3 {
+		t.Fatalf("%d blocks fit a budget of 3 blocks' bytes", len(got))
+	}
+	if got := c.BlocksAfter(nil, 100, 1); len(got) != 1 {
+		t.Fatalf("%d blocks for a budget smaller than one block, want 1", len(got))
 	}
 }
 

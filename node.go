@@ -82,8 +82,9 @@ type Node struct {
 
 	// Loop-owned state: touched only by the Run goroutine.
 	peers    map[PeerID]*peerState
-	inflight map[Hash]time.Time // requested data, until when
-	rejected map[Hash]struct{}  // transactions refused, not to fetch again
+	inflight map[Hash]request  // data asked for, from whom and until when
+	rejected map[Hash]struct{} // transactions refused for good, not to fetch again
+	ticks    int               // status ticks so far
 }
 
 type connBox struct{ Conn }
@@ -95,16 +96,26 @@ type minedBlock struct {
 
 type peerState struct {
 	syncUntil    time.Time // a block request to it is outstanding until then
+	lastBatch    Hash      // the last block of its last BlocksMsg
+	inflight     int       // items requested from it and not yet answered
 	misbehaviour int
+}
+
+// request is an item asked of a peer.
+type request struct {
+	peer  PeerID
+	until time.Time
 }
 
 // Limits on the node's bookkeeping and behaviour.
 const (
-	maxInflight       = 4096
-	maxRejected       = 4096
-	blocksReplyBudget = MaxMessageSize / 2
-	dropThreshold     = 10 // invalid messages before a peer is dropped
-	subscriberBuffer  = 64
+	maxInflight        = 4096 // transactions asked for and not yet received
+	maxInflightPerPeer = 1024 // items asked of one peer
+	maxRejected        = 4096
+	reannounceTicks    = 10 // status ticks between announcements of pending transactions
+	blocksReplyBudget  = MaxMessageSize / 2
+	dropThreshold      = 10 // invalid messages before a peer is dropped
+	subscriberBuffer   = 64
 )
 
 // NewNode returns a node that is ready to Run.
@@ -277,8 +288,9 @@ func (n *Node) emit(e Event) {
 var ErrNodeRunning = errors.New("blockchain: node is already running")
 
 // Run joins the network and runs the node until ctx is done. It returns
-// nil after ctx is cancelled, having stopped every goroutine it started
-// and left the network.
+// nil after ctx is cancelled, or an error wrapping ErrClosed if the network
+// closed the node's connection first; either way it has stopped every
+// goroutine it started and left the network.
 func (n *Node) Run(ctx context.Context) error {
 	if !n.running.CompareAndSwap(false, true) {
 		return ErrNodeRunning
@@ -290,33 +302,38 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.conn.Store(&connBox{conn})
 	n.peers = make(map[PeerID]*peerState)
-	n.inflight = make(map[Hash]time.Time)
+	n.inflight = make(map[Hash]request)
 	n.rejected = make(map[Hash]struct{})
 	n.log.Info("node started", "height", n.chain.Height())
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { n.mineLoop(ctx) })
-	n.loop(ctx, conn)
+	closed := n.loop(ctx, conn)
 	cancel()
 	wg.Wait()
 	n.conn.Store(nil)
 	conn.Close()
 	n.log.Info("node stopped", "height", n.chain.Height())
+	if closed {
+		return fmt.Errorf("blockchain: node %s: the network closed the connection: %w", n.cfg.ID, ErrClosed)
+	}
 	return nil
 }
 
-func (n *Node) loop(ctx context.Context, conn Conn) {
+// loop handles messages, mined blocks and ticks until ctx is done or the
+// connection closes (then it reports true).
+func (n *Node) loop(ctx context.Context, conn Conn) (closed bool) {
 	status := time.NewTicker(n.cfg.StatusInterval)
 	defer status.Stop()
 	n.broadcast(n.statusMsg(), "")
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case p, ok := <-conn.Receive():
 			if !ok {
-				return
+				return true
 			}
 			n.handle(p)
 		case m := <-n.mined:
@@ -327,6 +344,9 @@ func (n *Node) loop(ctx context.Context, conn Conn) {
 		case <-status.C:
 			n.broadcast(n.statusMsg(), "")
 			n.expire()
+			if n.ticks++; n.ticks%reannounceTicks == 0 {
+				n.announcePending()
+			}
 		}
 	}
 }
@@ -419,7 +439,7 @@ func (n *Node) handle(p Packet) {
 	case TxMsg:
 		n.onTx(p.From, m.Tx)
 	case BlockMsg:
-		delete(n.inflight, m.Block.Hash())
+		n.received(m.Block.Hash())
 		_, _ = n.processBlock(&m.Block, p.From) // errors count against the sender
 	case GetBlocksMsg:
 		n.onGetBlocks(p.From, m.Locator)
@@ -453,41 +473,44 @@ func (n *Node) requestBlocks(from PeerID, locator []Hash) {
 }
 
 func (n *Node) onGetBlocks(from PeerID, locator []Hash) {
-	blocks := n.chain.BlocksAfter(locator, MaxBlocksPerMsg)
-	reply := BlocksMsg{}
-	size := 0
-	for _, b := range blocks {
-		if size += b.Size() + 8; size > blocksReplyBudget && len(reply.Blocks) > 0 {
-			break
-		}
+	var reply BlocksMsg
+	for _, b := range n.chain.BlocksAfter(locator, MaxBlocksPerMsg, blocksReplyBudget) {
 		reply.Blocks = append(reply.Blocks, *b)
 	}
 	n.send(from, reply)
 }
 
 func (n *Node) onBlocks(from PeerID, blocks []Block) {
-	n.peer(from).syncUntil = time.Time{}
-	progress := false
-	for i := range blocks {
-		if accepted(n.processBlock(&blocks[i], from)) {
-			progress = true
-		}
+	ps := n.peer(from)
+	ps.syncUntil = time.Time{}
+	if len(blocks) == 0 {
+		return // the peer has nothing after our locator: in sync
 	}
-	// Ask for more while the batches bring new blocks, continuing from the
-	// last one received: it may be on a branch that is not (yet) our main
-	// chain, whose locator would fetch the same batch again.
-	if progress && len(blocks) > 0 {
-		if loc := n.chain.LocatorFrom(blocks[len(blocks)-1].Hash()); loc != nil {
-			n.requestBlocks(from, loc)
-		}
+	for i := range blocks {
+		_, _ = n.processBlock(&blocks[i], from) // errors count against the sender
+	}
+	// Ask for more, continuing from the last block received: it may be on
+	// a branch that is not (yet) our main chain, whose locator would fetch
+	// the same batch again. That holds even for a batch we already had
+	// (a branch known from before a partition): each request starts after
+	// the last batch, so sync moves on until the peer has no more. A peer
+	// that sends the same batch twice is not asked again.
+	last := blocks[len(blocks)-1].Hash()
+	if last == ps.lastBatch {
+		return
+	}
+	ps.lastBatch = last
+	if loc := n.chain.LocatorFrom(last); loc != nil {
+		n.requestBlocks(from, loc)
 	}
 }
 
 func (n *Node) onInv(from PeerID, items []InvItem) {
+	ps := n.peer(from)
 	var want []InvItem
 	deadline := n.now().Add(n.cfg.RequestTimeout)
 	for _, it := range items {
-		if until, ok := n.inflight[it.Hash]; ok && n.now().Before(until) {
+		if r, ok := n.inflight[it.Hash]; ok && n.now().Before(r.until) {
 			continue
 		}
 		switch it.Type {
@@ -502,14 +525,21 @@ func (n *Node) onInv(from PeerID, items []InvItem) {
 			if _, ok := n.chain.Transaction(it.Hash); ok {
 				continue
 			}
-		}
-		if len(n.inflight) >= maxInflight {
-			n.expire()
+			// Blocks are always fetched; transactions only while the
+			// table of requests has room.
 			if len(n.inflight) >= maxInflight {
-				break
+				n.expire()
+				if len(n.inflight) >= maxInflight {
+					continue
+				}
 			}
 		}
-		n.inflight[it.Hash] = deadline
+		if ps.inflight >= maxInflightPerPeer {
+			break // this peer has enough of our attention
+		}
+		n.received(it.Hash) // an expired request: asked again, maybe elsewhere
+		n.inflight[it.Hash] = request{peer: from, until: deadline}
+		ps.inflight++
 		want = append(want, it)
 	}
 	if len(want) > 0 {
@@ -517,11 +547,34 @@ func (n *Node) onInv(from PeerID, items []InvItem) {
 	}
 }
 
+// received forgets the request for an item that arrived.
+func (n *Node) received(h Hash) {
+	if r, ok := n.inflight[h]; ok {
+		delete(n.inflight, h)
+		if ps, ok := n.peers[r.peer]; ok && ps.inflight > 0 {
+			ps.inflight--
+		}
+	}
+}
+
+// onGetData sends what a peer asked for, each item once and blocks only up
+// to a byte budget per request, so a small request cannot make the node
+// queue gigabytes.
 func (n *Node) onGetData(from PeerID, items []InvItem) {
+	sent := make(map[Hash]bool, len(items))
+	budget := blocksReplyBudget
 	for _, it := range items {
+		if sent[it.Hash] {
+			continue
+		}
+		sent[it.Hash] = true
 		switch it.Type {
 		case InvBlock:
+			if budget <= 0 {
+				continue
+			}
 			if b, ok := n.chain.BlockByHash(it.Hash); ok {
+				budget -= b.Size()
 				n.send(from, BlockMsg{Block: *b})
 			}
 		case InvTx:
@@ -534,21 +587,43 @@ func (n *Node) onGetData(from PeerID, items []InvItem) {
 
 func (n *Node) onTx(from PeerID, tx Transaction) {
 	id := tx.ID()
-	delete(n.inflight, id)
-	if err := n.pool.Add(tx); err != nil {
-		if errors.Is(err, ErrBadSignature) || errors.Is(err, ErrOverflow) || errors.Is(err, ErrBadCoinbase) {
-			n.misbehave(from, err)
-		}
+	n.received(id)
+	err := n.pool.Add(tx)
+	if err == nil {
+		n.broadcast(InvMsg{Items: []InvItem{{Type: InvTx, Hash: id}}}, from)
+		n.emit(Event{Type: EventMempool, Tip: n.chain.Tip(), Mempool: n.pool.Len()})
+		return
+	}
+	switch {
+	case errors.Is(err, ErrBadSignature), errors.Is(err, ErrOverflow), errors.Is(err, ErrBadCoinbase):
+		n.misbehave(from, err) // never valid: the sender should know
+		fallthrough
+	case errors.Is(err, ErrTxOnChain), errors.Is(err, ErrNonceTooLow):
+		// Refused for good. Other refusals (funds not yet arrived, a
+		// nonce gap, a full pool) may pass later: fetch it again then.
 		if len(n.rejected) >= maxRejected {
 			clear(n.rejected)
 		}
-		if !errors.Is(err, ErrKnownTx) && !errors.Is(err, ErrMempoolFull) {
-			n.rejected[id] = struct{}{}
-		}
+		n.rejected[id] = struct{}{}
+	}
+}
+
+// announcePending tells peers, every few ticks, what is in the mempool: a
+// transaction whose first announcement was lost, or that reached only a
+// node that does not mine, still reaches the miners.
+func (n *Node) announcePending() {
+	ids := n.pool.IDs()
+	if len(ids) > MaxInvItems {
+		ids = ids[:MaxInvItems]
+	}
+	if len(ids) == 0 {
 		return
 	}
-	n.broadcast(InvMsg{Items: []InvItem{{Type: InvTx, Hash: id}}}, from)
-	n.emit(Event{Type: EventMempool, Tip: n.chain.Tip(), Mempool: n.pool.Len()})
+	items := make([]InvItem, len(ids))
+	for i, id := range ids {
+		items[i] = InvItem{Type: InvTx, Hash: id}
+	}
+	n.broadcast(InvMsg{Items: items}, "")
 }
 
 // processBlock adds b to the chain and acts on the result: it updates the
@@ -612,9 +687,9 @@ func (n *Node) tipChanged(res AddResult, from PeerID) {
 // expire forgets requests that timed out, so the data can be asked again.
 func (n *Node) expire() {
 	now := n.now()
-	for h, until := range n.inflight {
-		if !now.Before(until) {
-			delete(n.inflight, h)
+	for h, r := range n.inflight {
+		if !now.Before(r.until) {
+			n.received(h)
 		}
 	}
 }
@@ -630,6 +705,7 @@ func (n *Node) restartMining() {
 }
 
 func (n *Node) mineLoop(ctx context.Context) {
+	var last Header // the previous template
 	for ctx.Err() == nil {
 		if !n.mining.Load() {
 			select {
@@ -651,6 +727,12 @@ func (n *Node) mineLoop(ctx context.Context) {
 		n.mineCancel = cancel
 		n.mineMu.Unlock()
 		b := n.pool.NewBlockTemplate(*n.miner.Load(), n.now())
+		// A new template on the same parent with no later time (a slow or
+		// frozen clock) would search the same nonces again: move it on.
+		if b.Header.PrevHash == last.PrevHash && b.Header.Time <= last.Time {
+			b.Header.Time = last.Time + 1
+		}
+		last = b.Header
 		err := n.mine(mctx, &b.Header)
 		cancel()
 		if err != nil {
@@ -723,6 +805,9 @@ func (p *hashPacer) take(ctx context.Context, n uint64) error {
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+		p.mu.Lock()
+		p.tokens += float64(n) // not spent: give it back
+		p.mu.Unlock()
 		return ctx.Err()
 	case <-t.C:
 		return nil

@@ -702,3 +702,71 @@ func TestHashRateThrottle(t *testing.T) {
 		t.Fatalf("paced at %.0f hashes/s, want about 100,000", rate)
 	}
 }
+
+// A node that already holds a long stretch of a peer's heavier branch as a
+// side branch (as after a partition) still syncs past it: batches of blocks
+// it already has do not stop the sync.
+func TestSyncPastAKnownSideBranch(t *testing.T) {
+	baseline := runtime.NumGoroutine()
+	g := newGen(t, 1)
+	x := g.branch(g.genesis, 600, nil)
+	g.step++
+	y := g.branch(g.genesis, 700, nil)
+	victim, peer := g.chain(), g.chain()
+	g.add(victim, x...)
+	g.add(victim, y[:550]...) // known, but lighter than x
+	g.add(peer, y...)
+	if victim.Tip().Hash != x[599].Hash() {
+		t.Fatal("setup: the victim should be on x")
+	}
+	net := NewMemNetwork(MemNetworkConfig{})
+	defer net.Close()
+	now := func() time.Time { return g.now }
+	nv, _ := NewNode(NodeConfig{ID: "victim", Chain: victim, Network: net, Now: now, StatusInterval: 50 * time.Millisecond})
+	np, _ := NewNode(NodeConfig{ID: "peer", Chain: peer, Network: net, Now: now, StatusInterval: 50 * time.Millisecond})
+	events, unsubscribe := nv.Subscribe()
+	defer unsubscribe()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = nv.Run(ctx) })
+	wg.Go(func() { _ = np.Run(ctx) })
+	timeout := time.After(30 * time.Second)
+	for victim.Tip().Hash != y[699].Hash() {
+		select {
+		case <-events:
+		case <-timeout:
+			t.Fatalf("victim stuck at height %d on %s", victim.Height(), victim.Tip().Hash.Short(8))
+		}
+	}
+	cancel()
+	wg.Wait()
+	checkGoroutines(t, baseline)
+}
+
+// With a clock that does not move, each template refresh must still search
+// new nonces, not the same ones again.
+func TestMinerWithFrozenClock(t *testing.T) {
+	baseline := runtime.NumGoroutine()
+	g := newGen(t, 1, func(p *Params) { p.InitialBits = TargetFromBits(14).Compact() })
+	net := NewMemNetwork(MemNetworkConfig{})
+	defer net.Close()
+	frozen := g.now
+	node, _ := NewNode(NodeConfig{ID: "m", Chain: g.chain(), Network: net, Now: func() time.Time { return frozen },
+		Mining: true, HashRate: 50_000, TemplateRefresh: 10 * time.Millisecond})
+	events, unsubscribe := node.Subscribe()
+	defer unsubscribe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- node.Run(ctx) }()
+	timeout := time.After(20 * time.Second)
+	for node.Tip().Height < 2 {
+		select {
+		case <-events:
+		case <-timeout:
+			t.Fatalf("no blocks after %d hashes with a frozen clock", node.Hashes())
+		}
+	}
+	cancel()
+	<-done
+	checkGoroutines(t, baseline)
+}

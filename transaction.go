@@ -108,8 +108,10 @@ func (tx *Transaction) decode(data []byte) error {
 }
 
 // ID returns the transaction's identifier: the SHA-256 of its canonical
-// encoding, signature included. Ed25519 signatures in Go are deterministic
-// and non-malleable, so a transaction has exactly one ID.
+// encoding, signature included. Go's Ed25519 signatures are deterministic
+// and its verification refuses malleated ones, so nobody but the signer
+// can give a transaction a second ID (a signer using a randomized Ed25519
+// implementation could; the nonce still lets only one of them confirm).
 func (tx Transaction) ID() Hash {
 	var buf [TxSize]byte
 	return sha256.Sum256(tx.appendBinary(buf[:0]))
