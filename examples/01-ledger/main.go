@@ -22,19 +22,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 
 	"github.com/nakachain/blockchain"
 	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
-func main() {
-	if err := run(context.Background(), os.Stdout, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "01-ledger:", err)
-		os.Exit(1)
-	}
-}
+func main() { demo.Main("01-ledger", run) }
 
 // run tells the story, writing to w. args are the command-line flags.
 func run(_ context.Context, w io.Writer, args []string) error {

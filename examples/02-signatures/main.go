@@ -28,18 +28,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/nakachain/blockchain"
 	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
-func main() {
-	if err := run(context.Background(), os.Stdout, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "02-signatures:", err)
-		os.Exit(1)
-	}
-}
+func main() { demo.Main("02-signatures", run) }
 
 // tamper is one change an attacker makes to a signed transfer.
 type tamper struct {

@@ -32,7 +32,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 
@@ -40,12 +39,7 @@ import (
 	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
-func main() {
-	if err := run(context.Background(), os.Stdout, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "03-timestamp-server:", err)
-		os.Exit(1)
-	}
-}
+func main() { demo.Main("03-timestamp-server", run) }
 
 // run tells the story, writing to w. args are the command-line flags.
 func run(_ context.Context, w io.Writer, args []string) error {

@@ -33,8 +33,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"time"
@@ -43,15 +41,7 @@ import (
 	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Stdout, os.Args[1:])
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "04-proof-of-work:", err)
-		os.Exit(1)
-	}
-}
+func main() { demo.Main("04-proof-of-work", run) }
 
 // reward is what a block's miner pays itself (section 6: the incentive),
 // and fee what every transfer adds to it.

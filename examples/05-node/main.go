@@ -34,8 +34,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"os/signal"
 	"strings"
 	"time"
 
@@ -43,15 +41,7 @@ import (
 	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Stdout, os.Args[1:])
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "05-node:", err)
-		os.Exit(1)
-	}
-}
+func main() { demo.Main("05-node", run) }
 
 // The chain's money, in base units: what each person starts with and what
 // each block may pay its miner.

@@ -4,8 +4,12 @@
 package demo
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
 
@@ -98,4 +102,18 @@ func Commas(n any) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return sign + s
+}
+
+// Main is every example's main function: it calls run with a context that
+// Ctrl-C cancels, standard output and the command-line arguments, and if
+// run fails prints the error after the command's name and exits with
+// status 1.
+func Main(name string, run func(ctx context.Context, w io.Writer, args []string) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Stdout, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
 }
