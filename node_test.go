@@ -220,6 +220,26 @@ func (p *payer) pay(t *testing.T, nodes []*Node, senders ...int) Transaction {
 	return tx
 }
 
+// payAndConfirm makes rounds of 8 random payments, each round followed by a
+// block, then waits until every node confirms them all and settles the
+// cluster on one tip.
+func (c *cluster) payAndConfirm(p *payer, rounds int, timeout time.Duration) {
+	c.t.Helper()
+	for round := range rounds {
+		for range 8 {
+			p.pay(c.t, c.nodes)
+		}
+		h := c.nodes[0].Tip().Height
+		c.waitFor(20*time.Second, fmt.Sprintf("a block after payment round %d", round), func() bool {
+			return c.nodes[0].Tip().Height > h
+		})
+	}
+	c.waitFor(timeout, "every payment confirmed on every node", func() bool {
+		return confirmedEverywhere(c.nodes, p.sent)
+	})
+	c.settle(60 * time.Second)
+}
+
 // confirmedEverywhere reports whether every node's main chain holds txs.
 func confirmedEverywhere(nodes []*Node, txs []Transaction) bool {
 	for _, n := range nodes {
@@ -272,19 +292,7 @@ func TestNodesAgreeOnPayments(t *testing.T) {
 	c := newCluster(t, clusterOpts{nodes: 7, people: 5, bits: 14, hashRate: 20_000, seed: 1,
 		link: LinkConfig{Latency: time.Millisecond, Jitter: 2 * time.Millisecond}})
 	p := newPayer(c.g, 7)
-	for round := range 4 {
-		for range 8 {
-			p.pay(t, c.nodes)
-		}
-		h := c.nodes[0].Tip().Height
-		c.waitFor(20*time.Second, fmt.Sprintf("a block after payment round %d", round), func() bool {
-			return c.nodes[0].Tip().Height > h
-		})
-	}
-	c.waitFor(60*time.Second, "every payment confirmed on every node", func() bool {
-		return confirmedEverywhere(c.nodes, p.sent)
-	})
-	c.settle(60 * time.Second)
+	c.payAndConfirm(p, 4, 60*time.Second)
 	for _, n := range c.nodes {
 		checkLedger(t, c.g, n, p.sent)
 		if n.Mempool().Len() != 0 {
@@ -416,19 +424,7 @@ func TestNodesConvergeDespiteLossDuplicationReordering(t *testing.T) {
 	c := newCluster(t, clusterOpts{nodes: 7, people: 5, bits: 14, hashRate: 20_000, seed: 3,
 		link: LinkConfig{Latency: time.Millisecond, Jitter: 3 * time.Millisecond, Loss: 0.2, Duplicate: 0.2, Reorder: 0.2}})
 	p := newPayer(c.g, 11)
-	for round := range 3 {
-		for range 8 {
-			p.pay(t, c.nodes)
-		}
-		h := c.nodes[0].Tip().Height
-		c.waitFor(20*time.Second, fmt.Sprintf("a block after round %d", round), func() bool {
-			return c.nodes[0].Tip().Height > h
-		})
-	}
-	c.waitFor(90*time.Second, "every payment confirmed on every node", func() bool {
-		return confirmedEverywhere(c.nodes, p.sent)
-	})
-	c.settle(60 * time.Second)
+	c.payAndConfirm(p, 3, 90*time.Second)
 	for _, n := range c.nodes {
 		checkLedger(t, c.g, n, p.sent)
 	}

@@ -55,10 +55,10 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	// Everybody gets a wallet. Here a wallet is only a name tag: its address
 	// says where money goes. Signatures come in stage 2.
 	people := newBook("alice", "bob", "carol", "bank")
-	alice, bob, carol, bank := people.wallet("alice"), people.wallet("bob"), people.wallet("carol"), people.wallet("bank")
+	alice, bob, carol, bank := people.Wallet("alice"), people.Wallet("bob"), people.Wallet("carol"), people.Wallet("bank")
 	fmt.Fprintln(w, "Wallets, derived from fixed seeds so every run prints the same addresses:")
 	for _, name := range people.Names() {
-		fmt.Fprintf(w, "  %-6s %s\n", name, people.wallet(name).Address())
+		fmt.Fprintf(w, "  %-6s %s\n", name, people.Wallet(name).Address())
 	}
 	fmt.Fprintln(w)
 
@@ -117,8 +117,6 @@ func run(_ context.Context, w io.Writer, args []string) error {
 type book struct{ *demo.Book }
 
 func newBook(names ...string) book { return book{demo.NewBook(names...)} }
-
-func (b book) wallet(name string) *blockchain.Wallet { return b.Wallet(name) }
 
 func (b book) printLedger(w io.Writer, ledger []blockchain.Transaction) {
 	fmt.Fprintf(w, "  %-2s %-6s %-6s %6s\n", "#", "from", "to", "amount")

@@ -7,16 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nakachain/blockchain/examples/internal/demotest"
+
 	"github.com/nakachain/blockchain"
 )
 
 func runOutput(t *testing.T, args ...string) string {
 	t.Helper()
-	var out bytes.Buffer
-	if err := run(context.Background(), &out, args); err != nil {
-		t.Fatalf("run(%q): %v\n%s", args, err, out.String())
-	}
-	return out.String()
+	return demotest.Output(t, run, args...)
 }
 
 // section returns the lines of out from the first line containing start up
@@ -85,7 +83,7 @@ func TestAuditCatchesOnlyInconsistency(t *testing.T) {
 	// The audit is a real check: it fails on a ledger that is inconsistent
 	// on its face, which is why passing it proves nothing about honesty.
 	b := newBook("alice", "bob")
-	alice, bob := b.wallet("alice"), b.wallet("bob")
+	alice, bob := b.Wallet("alice"), b.Wallet("bob")
 	opening := map[blockchain.Address]uint64{alice.Address(): 10}
 	ok := []blockchain.Transaction{{From: alice.PublicKey(), To: bob.Address(), Amount: 10}}
 	if err := audit(opening, ok); err != nil {
@@ -101,7 +99,7 @@ func TestDeterministic(t *testing.T) {
 	if a, b := runOutput(t), runOutput(t); a != b {
 		t.Fatalf("two runs differ:\n%s\n---\n%s", a, b)
 	}
-	if !strings.Contains(runOutput(t), newBook("alice").wallet("alice").Address().String()) {
+	if !strings.Contains(runOutput(t), newBook("alice").Wallet("alice").Address().String()) {
 		t.Fatal("Alice's address is not printed")
 	}
 }

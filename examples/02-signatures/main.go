@@ -63,10 +63,10 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	// A wallet is now a key pair: the private key signs, the public key
 	// (carried in every transfer) lets anyone check.
 	people := newBook("alice", "bob", "carol", "mallory")
-	alice, bob, carol, mallory := people.wallet("alice"), people.wallet("bob"), people.wallet("carol"), people.wallet("mallory")
+	alice, bob, carol, mallory := people.Wallet("alice"), people.Wallet("bob"), people.Wallet("carol"), people.Wallet("mallory")
 	fmt.Fprintln(w, "Wallets, derived from fixed seeds (address, then public key):")
 	for _, name := range people.Names() {
-		wal := people.wallet(name)
+		wal := people.Wallet(name)
 		fmt.Fprintf(w, "  %-7s %s  key %s…\n", name, wal.Address(), wal.PublicKey().String()[:16])
 	}
 	fmt.Fprintln(w)
@@ -150,8 +150,6 @@ func result(err error) string {
 type book struct{ *demo.Book }
 
 func newBook(names ...string) book { return book{demo.NewBook(names...)} }
-
-func (b book) wallet(name string) *blockchain.Wallet { return b.Wallet(name) }
 
 func (b book) printTx(w io.Writer, tx blockchain.Transaction) {
 	fmt.Fprintf(w, "  from       %s (key %s…)\n", b.NameOfKey(tx.From), tx.From.String()[:16])

@@ -9,16 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nakachain/blockchain/examples/internal/demotest"
+
 	"github.com/nakachain/blockchain"
 )
 
 func runOutput(t *testing.T, args ...string) string {
 	t.Helper()
-	var out bytes.Buffer
-	if err := run(context.Background(), &out, args); err != nil {
-		t.Fatalf("run(%q): %v\n%s", args, err, out.String())
-	}
-	return out.String()
+	return demotest.Output(t, run, args...)
 }
 
 // lineWith returns the one line of out that contains s.
@@ -88,11 +86,11 @@ func TestTampersBreakTheSignature(t *testing.T) {
 	// through the printed text.
 	b := newBook("alice", "bob", "mallory")
 	chainID := blockchain.Hash(sha256.Sum256([]byte("test chain")))
-	tx := b.wallet("alice").Send(chainID, b.wallet("bob").Address(), 7, 1, 0)
+	tx := b.Wallet("alice").Send(chainID, b.Wallet("bob").Address(), 7, 1, 0)
 	if err := tx.Verify(chainID); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range tampers(7, b.wallet("mallory").Address()) {
+	for _, tc := range tampers(7, b.Wallet("mallory").Address()) {
 		forged := tx
 		tc.change(&forged)
 		if forged == tx {

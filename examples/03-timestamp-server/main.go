@@ -68,13 +68,13 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	fmt.Fprintln(w)
 
 	people := newBook("alice", "bob", "carol", "mallory")
-	mallory, bob := people.wallet("mallory"), people.wallet("bob")
+	mallory, bob := people.Wallet("mallory"), people.Wallet("bob")
 
 	// The server's key is a plain Ed25519 key pair; its public key is known
 	// to everyone. Block times come from a clock that ticks ten minutes per
 	// block, so the output is the same on every run.
 	srv := newServer(sha256.Sum256([]byte("nakachain example timestamp server")),
-		fixedClock(time.Date(2009, 1, 3, 18, 15, 5, 0, time.UTC), 10*time.Minute))
+		demo.FixedClock(time.Date(2009, 1, 3, 18, 15, 5, 0, time.UTC), 10*time.Minute))
 	serverKey := srv.publicKey()
 	fmt.Fprintf(w, "The server's public key: %x…\n", serverKey[:8])
 
@@ -83,7 +83,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	// stage 2).
 	var opening []blockchain.Transaction
 	for _, name := range people.Names() {
-		opening = append(opening, blockchain.NewCoinbase(people.wallet(name).Address(), 100, 0))
+		opening = append(opening, blockchain.NewCoinbase(people.Wallet(name).Address(), 100, 0))
 	}
 	chainID := srv.startChain(opening)
 	fmt.Fprintf(w, "Genesis block: everyone starts with 100. Chain ID (genesis hash): %s\n", chainID.Short(16))
@@ -114,7 +114,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	// The history settles stage 2's double spend: the server has seen
 	// Mallory's transfer number 0 and refuses a second one.
 	fmt.Fprintln(w, "Mallory signs her transfer number 0 again, paying the same 30 to Carol:")
-	again := mallory.Send(chainID, people.wallet("carol").Address(), 30, 1, 0)
+	again := mallory.Send(chainID, people.Wallet("carol").Address(), 30, 1, 0)
 	fmt.Fprintf(w, "  signature: %s\n", result(again.Verify(chainID)))
 	fmt.Fprintf(w, "  server: %s\n", result(srv.publish([]blockchain.Transaction{again})))
 	fmt.Fprintln(w, "Bob can see his payment in the history, so the second spend is caught.")
@@ -308,15 +308,6 @@ func cloneChain(chain []signedBlock) []signedBlock {
 	return c
 }
 
-// fixedClock returns a clock that reads start, then start+step, and so on.
-func fixedClock(start time.Time, step time.Duration) func() time.Time {
-	t := start.Add(-step)
-	return func() time.Time {
-		t = t.Add(step)
-		return t
-	}
-}
-
 // result prints the outcome of a check.
 func result(err error) string {
 	if err != nil {
@@ -339,8 +330,6 @@ func newBook(names ...string) *book {
 	return &book{Book: demo.NewBook(names...), sent: make(map[string]uint64)}
 }
 
-func (b *book) wallet(name string) *blockchain.Wallet { return b.Wallet(name) }
-
 // transfers returns n small, signed filler transfers for the block at
 // height, passed around between alice, bob and carol.
 func (b *book) transfers(chainID blockchain.Hash, height, n int) []blockchain.Transaction {
@@ -348,7 +337,7 @@ func (b *book) transfers(chainID blockchain.Hash, height, n int) []blockchain.Tr
 	txs := make([]blockchain.Transaction, n)
 	for j := range txs {
 		from, to := ring[(height+j)%3], ring[(height+j+1)%3]
-		txs[j] = b.wallet(from).Send(chainID, b.wallet(to).Address(), uint64(1+(7*height+3*j)%10), 0, b.sent[from])
+		txs[j] = b.Wallet(from).Send(chainID, b.Wallet(to).Address(), uint64(1+(7*height+3*j)%10), 0, b.sent[from])
 		b.sent[from]++
 	}
 	return txs

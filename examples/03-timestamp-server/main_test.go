@@ -10,16 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nakachain/blockchain/examples/internal/demo"
+	"github.com/nakachain/blockchain/examples/internal/demotest"
+
 	"github.com/nakachain/blockchain"
 )
 
 func runOutput(t *testing.T, args ...string) string {
 	t.Helper()
-	var out bytes.Buffer
-	if err := run(context.Background(), &out, args); err != nil {
-		t.Fatalf("run(%q): %v\n%s", args, err, out.String())
-	}
-	return out.String()
+	return demotest.Output(t, run, args...)
 }
 
 // checkAfter returns the result of the first chain check printed after the
@@ -100,8 +99,8 @@ func TestTamperingIsCaught(t *testing.T) {
 
 func TestVerifyChainNamesEachCheck(t *testing.T) {
 	people := newBook("alice", "bob", "carol", "mallory")
-	srv := newServer(sha256.Sum256([]byte("test server")), fixedClock(time.Unix(0, 0), time.Second))
-	chainID := srv.startChain([]blockchain.Transaction{blockchain.NewCoinbase(people.wallet("alice").Address(), 100, 0)})
+	srv := newServer(sha256.Sum256([]byte("test server")), demo.FixedClock(time.Unix(0, 0), time.Second))
+	chainID := srv.startChain([]blockchain.Transaction{blockchain.NewCoinbase(people.Wallet("alice").Address(), 100, 0)})
 	for h := 1; h <= 3; h++ {
 		if err := srv.publish(people.transfers(chainID, h, 2)); err != nil {
 			t.Fatal(err)
@@ -153,16 +152,16 @@ func TestVerifyChainNamesEachCheck(t *testing.T) {
 
 func TestServerRefusesReplays(t *testing.T) {
 	people := newBook("alice", "bob")
-	srv := newServer(sha256.Sum256([]byte("test server")), fixedClock(time.Unix(0, 0), time.Second))
+	srv := newServer(sha256.Sum256([]byte("test server")), demo.FixedClock(time.Unix(0, 0), time.Second))
 	chainID := srv.startChain(nil)
-	tx := people.wallet("alice").Send(chainID, people.wallet("bob").Address(), 5, 0, 0)
+	tx := people.Wallet("alice").Send(chainID, people.Wallet("bob").Address(), 5, 0, 0)
 	if err := srv.publish([]blockchain.Transaction{tx}); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.publish([]blockchain.Transaction{tx}); err == nil {
 		t.Fatal("the server published the same transfer twice")
 	}
-	if err := srv.publish([]blockchain.Transaction{people.wallet("alice").Send(chainID, people.wallet("bob").Address(), 5, 0, 2)}); err == nil {
+	if err := srv.publish([]blockchain.Transaction{people.Wallet("alice").Send(chainID, people.Wallet("bob").Address(), 5, 0, 2)}); err == nil {
 		t.Fatal("the server published a transfer that skips a number")
 	}
 	if len(srv.chain) != 2 {

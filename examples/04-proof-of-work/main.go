@@ -83,8 +83,8 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	fmt.Fprintln(w)
 
 	people := newBook("alice", "bob", "carol", "mallory", "miner")
-	mallory, bob := people.wallet("mallory"), people.wallet("bob")
-	clock := fixedClock(time.Date(2009, 1, 3, 18, 15, 5, 0, time.UTC), 10*time.Minute)
+	mallory, bob := people.Wallet("mallory"), people.Wallet("bob")
+	clock := demo.FixedClock(time.Date(2009, 1, 3, 18, 15, 5, 0, time.UTC), 10*time.Minute)
 
 	// A block is valid when its hash meets the target in its header.
 	// Here the target tightens by -step bits per block, to show the cost
@@ -102,7 +102,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	// other. Its hash is the chain ID every transfer is signed for.
 	var opening []blockchain.Transaction
 	for _, name := range []string{"alice", "bob", "carol", "mallory"} {
-		opening = append(opening, blockchain.NewCoinbase(people.wallet(name).Address(), 100, 0))
+		opening = append(opening, blockchain.NewCoinbase(people.Wallet(name).Address(), 100, 0))
 	}
 	chain := []blockchain.Block{newBlock(0, blockchain.Hash{}, sched.bits(0), clock(), opening)}
 	printHeading(w)
@@ -118,7 +118,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	// two transfers, then carries the transfers. Mallory pays Bob 30 for a
 	// bicycle in block -tamper.
 	for height := 1; height < sched.n; height++ {
-		txs := []blockchain.Transaction{blockchain.NewCoinbase(people.wallet("miner").Address(), reward+2*fee, uint64(height))}
+		txs := []blockchain.Transaction{blockchain.NewCoinbase(people.Wallet("miner").Address(), reward+2*fee, uint64(height))}
 		if height == *tamperAt {
 			txs = append(txs, mallory.Send(chainID, bob.Address(), 30, fee, 0))
 		} else {
@@ -132,7 +132,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		printRow(w, chain[height], honest[height])
 	}
 	total := sum(honest)
-	fmt.Fprintf(w, "Mining took %s hashes and %s in all.\n", commas(total.hashes), round(total.took))
+	fmt.Fprintf(w, "Mining took %s hashes and %s in all.\n", demo.Commas(total.hashes), round(total.took))
 	fmt.Fprintln(w)
 
 	// Checking costs one hash per block, however hard the block was to find.
@@ -145,7 +145,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	took := time.Since(start)
 	last := len(chain) - 1
 	fmt.Fprintf(w, "Checking the proof of work of all %d blocks took %s: one hash each.\n", len(chain), round(took))
-	fmt.Fprintf(w, "The last block alone took %s hashes and %s to mine.\n", commas(honest[last].hashes), round(honest[last].took))
+	fmt.Fprintf(w, "The last block alone took %s hashes and %s to mine.\n", demo.Commas(honest[last].hashes), round(honest[last].took))
 	printCheck(w, "The whole chain (work, targets, Merkle roots, links):", verifyChain(chain, sched))
 	fmt.Fprintln(w)
 
@@ -190,9 +190,9 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		tg, _ := forged[i].Header.Target()
 		expected.Add(expected, tg.Work())
 	}
-	fmt.Fprintf(w, "The work blocks %d to %d demand: about %s hashes on average.\n", t, last, commas(expected))
-	fmt.Fprintf(w, "  honest miners spent %14s hashes\n", commas(sum(honest[t:]).hashes))
-	fmt.Fprintf(w, "  Mallory re-mined with %12s hashes\n", commas(sum(attack).hashes))
+	fmt.Fprintf(w, "The work blocks %d to %d demand: about %s hashes on average.\n", t, last, demo.Commas(expected))
+	fmt.Fprintf(w, "  honest miners spent %14s hashes\n", demo.Commas(sum(honest[t:]).hashes))
+	fmt.Fprintf(w, "  Mallory re-mined with %12s hashes\n", demo.Commas(sum(attack).hashes))
 	fmt.Fprintln(w, "Rewriting history costs as much work as writing it did (each count is luck")
 	fmt.Fprintln(w, "around the same average), and the deeper the block, the more blocks must be")
 	fmt.Fprintln(w, "redone. Meanwhile the honest miners keep adding blocks; section 11 of the")
@@ -303,7 +303,7 @@ func printRow(w io.Writer, b blockchain.Block, s stats) {
 	tg, _ := b.Header.Target()
 	bits := tg.ZeroBits() // the b of "starts with b zero bits"
 	fmt.Fprintf(w, "  %6d %4d %20d %-16s %14s %10s %11s\n",
-		b.Header.Height, bits, b.Header.Nonce, b.Hash().Short(16), commas(s.hashes), round(s.took), rate(s))
+		b.Header.Height, bits, b.Header.Nonce, b.Hash().Short(16), demo.Commas(s.hashes), round(s.took), rate(s))
 }
 
 // rate formats hashes per second with a unit that keeps it readable.
@@ -327,10 +327,6 @@ func round(d time.Duration) time.Duration {
 	return d.Round(r)
 }
 
-// commas writes the integer n (a uint64 or a *big.Int) with thousands
-// separators.
-func commas(n any) string { return demo.Commas(n) }
-
 // cloneChain returns a deep copy of chain, to tamper with.
 func cloneChain(chain []blockchain.Block) []blockchain.Block {
 	c := slices.Clone(chain)
@@ -338,15 +334,6 @@ func cloneChain(chain []blockchain.Block) []blockchain.Block {
 		c[i].Transactions = slices.Clone(c[i].Transactions)
 	}
 	return c
-}
-
-// fixedClock returns a clock that reads start, then start+step, and so on.
-func fixedClock(start time.Time, step time.Duration) func() time.Time {
-	t := start.Add(-step)
-	return func() time.Time {
-		t = t.Add(step)
-		return t
-	}
 }
 
 // book names the example's wallets and counts each person's transfers for
@@ -362,14 +349,12 @@ func newBook(names ...string) *book {
 	return &book{Book: demo.NewBook(names...), sent: make(map[string]uint64)}
 }
 
-func (b *book) wallet(name string) *blockchain.Wallet { return b.Wallet(name) }
-
 // transfer returns a small signed filler transfer, passed
 // around between alice, bob and carol.
 func (b *book) transfer(chainID blockchain.Hash, k int) blockchain.Transaction {
 	ring := []string{"alice", "bob", "carol"}
 	from, to := ring[k%3], ring[(k+1)%3]
-	tx := b.wallet(from).Send(chainID, b.wallet(to).Address(), uint64(1+(7*k)%10), fee, b.sent[from])
+	tx := b.Wallet(from).Send(chainID, b.Wallet(to).Address(), uint64(1+(7*k)%10), fee, b.sent[from])
 	b.sent[from]++
 	return tx
 }

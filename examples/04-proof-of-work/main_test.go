@@ -12,16 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nakachain/blockchain/examples/internal/demotest"
+
 	"github.com/nakachain/blockchain"
 )
 
 func runOutput(t *testing.T, args ...string) string {
 	t.Helper()
-	var out bytes.Buffer
-	if err := run(context.Background(), &out, args); err != nil {
-		t.Fatalf("run(%q): %v\n%s", args, err, out.String())
-	}
-	return out.String()
+	return demotest.Output(t, run, args...)
 }
 
 // row is one line of a mining table.
@@ -266,11 +264,6 @@ func TestCancel(t *testing.T) {
 }
 
 func TestHelpers(t *testing.T) {
-	for n, want := range map[uint64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567"} {
-		if got := commas(n); got != want {
-			t.Errorf("commas(%d) = %q, want %q", n, got, want)
-		}
-	}
 	for d, want := range map[time.Duration]string{
 		999 * time.Nanosecond:     "999ns",
 		1234567 * time.Nanosecond: "1.23ms",

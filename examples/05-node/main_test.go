@@ -12,16 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nakachain/blockchain/examples/internal/demotest"
+
 	"github.com/nakachain/blockchain"
 )
 
 func runOutput(t *testing.T, args ...string) string {
 	t.Helper()
-	var out bytes.Buffer
-	if err := run(context.Background(), &out, args); err != nil {
-		t.Fatalf("run(%q): %v\n%s", args, err, out.String())
-	}
-	return out.String()
+	return demotest.Output(t, run, args...)
 }
 
 // payment is one printed payment line.

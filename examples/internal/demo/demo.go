@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nakachain/blockchain"
 )
@@ -115,5 +116,15 @@ func Main(name string, run func(ctx context.Context, w io.Writer, args []string)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
+	}
+}
+
+// FixedClock returns a simulated clock that reads start, then start+step,
+// and so on: block times, and so block hashes, are the same on every run.
+func FixedClock(start time.Time, step time.Duration) func() time.Time {
+	t := start.Add(-step)
+	return func() time.Time {
+		t = t.Add(step)
+		return t
 	}
 }

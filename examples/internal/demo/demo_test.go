@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/nakachain/blockchain"
 )
@@ -58,6 +59,16 @@ func TestCommas(t *testing.T) {
 	} {
 		if got := Commas(tc.n); got != tc.want {
 			t.Errorf("Commas(%v) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestFixedClock(t *testing.T) {
+	start := time.Unix(100, 0)
+	clock := FixedClock(start, time.Minute)
+	for i := range 3 {
+		if got, want := clock(), start.Add(time.Duration(i)*time.Minute); !got.Equal(want) {
+			t.Fatalf("reading %d: %v, want %v", i, got, want)
 		}
 	}
 }
