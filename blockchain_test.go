@@ -3,7 +3,6 @@ package blockchain
 import (
 	"errors"
 	"math"
-	"math/big"
 	"testing"
 	"time"
 
@@ -519,67 +518,6 @@ func TestOrphanPoolIsBounded(t *testing.T) {
 	}
 }
 
-func TestRetarget(t *testing.T) {
-	const interval = 10
-	for _, tc := range []struct {
-		name     string
-		step     time.Duration
-		initial  int
-		limit    int
-		wantMult *big.Rat // new target / old target
-	}{
-		{"on time: unchanged", time.Second, 8, 2, big.NewRat(1, 1)},
-		{"twice too fast: target halves", time.Second / 2, 8, 2, big.NewRat(1, 2)},
-		{"twice too slow: target doubles", 2 * time.Second, 8, 2, big.NewRat(2, 1)},
-		{"100 times too fast: clamped to a quarter", time.Second / 100, 8, 2, big.NewRat(1, 4)},
-		{"100 times too slow: clamped to 4 times", 100 * time.Second, 8, 2, big.NewRat(4, 1)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			g := newGen(t, 1, func(p *Params) {
-				p.RetargetInterval = interval
-				p.InitialBits = TargetFromBits(tc.initial).Compact()
-				p.PowLimit = TargetFromBits(tc.limit)
-			})
-			c := g.chain()
-			blocks := g.grow(c, g.genesis, interval-1, int64(tc.step))
-			tip := blocks[len(blocks)-1]
-			bits, _ := c.NextBits(tip.Hash())
-			old, _ := TargetFromCompact(g.params.InitialBits)
-			got, err := TargetFromCompact(bits)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := new(big.Rat).Mul(new(big.Rat).SetInt(old.Big()), tc.wantMult)
-			ratio, _ := new(big.Rat).Quo(new(big.Rat).SetInt(got.Big()), want).Float64()
-			// The compact form keeps 16 to 24 significant bits, rounding down.
-			if ratio > 1 || ratio < 1-1.0/(1<<15) {
-				t.Fatalf("new target %s is %.6f of the expected", got, ratio)
-			}
-			// The chain holds blocks to that target, and only that target.
-			wrong := g.next(tip, nil, func(b *Block) { b.Header.Bits = tip.Header.Bits })
-			if tc.wantMult.Cmp(big.NewRat(1, 1)) != 0 {
-				if _, err := c.AddBlock(wrong, g.now); !errors.Is(err, ErrBadTarget) {
-					t.Fatalf("old target after a retarget: %v", err)
-				}
-			}
-			g.grow(c, tip, 1, int64(tc.step))
-		})
-	}
-	t.Run("never easier than PowLimit", func(t *testing.T) {
-		g := newGen(t, 1, func(p *Params) {
-			p.RetargetInterval = interval
-			p.InitialBits = TargetFromBits(3).Compact()
-			p.PowLimit = TargetFromBits(2)
-		})
-		c := g.chain()
-		blocks := g.grow(c, g.genesis, interval-1, int64(100*time.Second))
-		bits, _ := c.NextBits(blocks[len(blocks)-1].Hash())
-		if bits != TargetFromBits(2).Compact() {
-			t.Fatalf("bits %#08x, want PowLimit %#08x", bits, TargetFromBits(2).Compact())
-		}
-	})
-}
-
 func TestQueries(t *testing.T) {
 	g := newGen(t, 3)
 	c := g.chain()
@@ -642,130 +580,6 @@ func TestQueries(t *testing.T) {
 	}
 }
 
-func TestMempoolOrdersByFeeAndNonce(t *testing.T) {
-	g := newGen(t, 4)
-	c := g.chain()
-	pool := NewMempool(c, MempoolOptions{})
-	add := func(tx Transaction) {
-		t.Helper()
-		if err := pool.Add(tx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	low, high, mid := g.pay(0, 3, 10, 1, 0), g.pay(1, 3, 10, 50, 0), g.pay(2, 3, 10, 20, 0)
-	second := g.pay(2, 3, 10, 99, 1) // high fee, but must follow its nonce 0
-	gapped := g.pay(0, 3, 10, 70, 2) // nonce 1 missing: held back
-	for _, tx := range []Transaction{low, high, mid, second, gapped} {
-		add(tx)
-	}
-	tmpl := pool.NewBlockTemplate(g.miner, g.now)
-	want := []Hash{high.ID(), mid.ID(), second.ID(), low.ID()}
-	if got := tmpl.TxIDs()[1:]; !cmp.Equal(got, want) {
-		t.Fatalf("template order wrong:\n got %v\nwant %v", got, want)
-	}
-	if cb := tmpl.Transactions[0]; cb.Amount != g.params.Reward(1)+1+50+20+99 || cb.To != g.miner {
-		t.Fatalf("coinbase %+v", cb)
-	}
-	g.mine(tmpl)
-	if err := c.CheckBlock(tmpl, g.now); err != nil {
-		t.Fatalf("template invalid: %v", err)
-	}
-	if n := pool.NextNonce(g.people[0].Address()); n != 1 {
-		t.Fatalf("next nonce %d, want 1", n)
-	}
-	pool.Update(g.add(c, tmpl))
-	if pool.Len() != 1 || !pool.Has(gapped.ID()) {
-		t.Fatalf("after mining: %d pending", pool.Len())
-	}
-	add(g.pay(0, 3, 10, 1, 1)) // fills the gap
-	tmpl = pool.NewBlockTemplate(g.miner, g.now)
-	if len(tmpl.Transactions) != 3 {
-		t.Fatalf("gap filled: %d transactions", len(tmpl.Transactions))
-	}
-}
-
-func TestMempoolBoundsAndTemplateLimits(t *testing.T) {
-	g := newGen(t, 5, func(p *Params) { p.MaxBlockTxs = 3 })
-	c := g.chain()
-	pool := NewMempool(c, MempoolOptions{MaxTxs: 4, MaxPerSender: 2})
-	for i := range 4 {
-		if err := pool.Add(g.pay(i, 4, 1, uint64(i+1), 0)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := pool.Add(g.pay(4, 0, 1, 1, 0)); !errors.Is(err, ErrMempoolFull) {
-		t.Fatalf("full pool: %v", err)
-	}
-	tmpl := pool.NewBlockTemplate(g.miner, g.now)
-	if len(tmpl.Transactions) != 3 {
-		t.Fatalf("template has %d transactions, limit 3", len(tmpl.Transactions))
-	}
-	g.mine(tmpl)
-	if err := c.CheckBlock(tmpl, g.now); err != nil {
-		t.Fatal(err)
-	}
-	pool2 := NewMempool(c, MempoolOptions{MaxPerSender: 2})
-	for n := range uint64(2) {
-		if err := pool2.Add(g.pay(0, 1, 1, 1, n)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := pool2.Add(g.pay(0, 1, 1, 1, 2)); !errors.Is(err, ErrNonceTooHigh) {
-		t.Fatalf("third pending from one sender: %v", err)
-	}
-}
-
-func TestTemplateTimeAfterMedianTimePast(t *testing.T) {
-	g := newGen(t, 1)
-	c := g.chain()
-	blocks := g.branch(g.genesis, 3, nil)
-	g.add(c, blocks...)
-	pool := NewMempool(c, MempoolOptions{})
-	// A clock behind the chain still gives a valid time.
-	tmpl := pool.NewBlockTemplate(g.miner, time.Unix(0, g.params.GenesisTime))
-	mtp, _ := c.MedianTimePast(blocks[2].Hash())
-	if tmpl.Header.Time != mtp+1 {
-		t.Fatalf("template time %d, want %d", tmpl.Header.Time, mtp+1)
-	}
-	g.mine(tmpl)
-	g.add(c, tmpl)
-}
-
-func TestParamsValidate(t *testing.T) {
-	for name, mod := range map[string]func(*Params){
-		"bad initial bits":        func(p *Params) { p.InitialBits = 0 },
-		"initial easier than max": func(p *Params) { p.PowLimit = TargetFromBits(20) },
-		"retarget interval 1":     func(p *Params) { p.RetargetInterval = 1 },
-		"allocations overflow": func(p *Params) {
-			p.Allocations = []Allocation{{Amount: math.MaxUint64}, {Amount: 1}}
-		},
-		"tiny blocks":             func(p *Params) { p.MaxBlockSize = 100 },
-		"blocks beyond a message": func(p *Params) { p.MaxBlockSize = MaxBlockSizeLimit + 1 },
-		"retarget timespan overflows": func(p *Params) {
-			p.RetargetInterval, p.TargetBlockTime = 1<<40, 1<<40
-		},
-		"retarget timespan too short": func(p *Params) {
-			p.RetargetInterval, p.TargetBlockTime = 2, 1
-		},
-	} {
-		p := TestParams()
-		mod(&p)
-		if _, err := NewChain(p, ChainOptions{}); !errors.Is(err, ErrBadParams) {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	if err := DefaultParams().Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if DefaultParams().ChainID() == TestParams().ChainID() {
-		t.Fatal("default and test chains share an ID")
-	}
-	p := DefaultParams()
-	if p.Reward(0) != 50*Coin || p.Reward(210_000) != 25*Coin || p.Reward(64*210_000) != 0 {
-		t.Fatal("halving")
-	}
-}
-
 // A refused block leaves no body behind: the chain remembers only its hash
 // (a bounded number of them), and still refuses its descendants at once.
 func TestRefusedBlocksAreNotStored(t *testing.T) {
@@ -813,47 +627,5 @@ func TestRefusedBlocksAreNotStored(t *testing.T) {
 	}
 	if len(ic.codes) != maxInvalidHashes || ic.has(key(0)) || !ic.has(key(maxInvalidHashes+9)) {
 		t.Fatalf("invalid cache holds %d hashes, limit %d, oldest first out", len(ic.codes), maxInvalidHashes)
-	}
-}
-
-// The chain ID commits to every consensus rule, and no coinbase can share
-// an ID with a genesis allocation.
-func TestChainIDCommitsToTheRules(t *testing.T) {
-	base := TestParams()
-	for name, mod := range map[string]func(*Params){
-		"reward":           func(p *Params) { p.BlockReward++ },
-		"halving":          func(p *Params) { p.HalvingInterval++ },
-		"target":           func(p *Params) { p.InitialBits = TargetFromBits(9).Compact() },
-		"limit":            func(p *Params) { p.PowLimit = TargetFromBits(2) },
-		"retarget":         func(p *Params) { p.RetargetInterval = 10 },
-		"block time":       func(p *Params) { p.TargetBlockTime++ },
-		"future drift":     func(p *Params) { p.MaxFutureDrift++ },
-		"block size":       func(p *Params) { p.MaxBlockSize-- },
-		"block txs":        func(p *Params) { p.MaxBlockTxs-- },
-		"genesis time":     func(p *Params) { p.GenesisTime++ },
-		"allocations":      func(p *Params) { p.Allocations = []Allocation{{Amount: 1}} },
-		"name (not rules)": func(p *Params) { p.Name = "other" },
-	} {
-		p := base
-		mod(&p)
-		if same := p.ChainID() == base.ChainID(); same != (name == "name (not rules)") {
-			t.Errorf("changing %s: same chain ID = %v", name, same)
-		}
-	}
-
-	g := newGen(t, 2)
-	c := g.chain()
-	alloc := g.genesis.Transactions[1]
-	// A coinbase at height 1 paying person 1 exactly their allocation.
-	b := g.next(g.genesis, nil, func(b *Block) {
-		b.Transactions[0] = NewCoinbase(alloc.To, alloc.Amount, 1)
-		fixRoot(b)
-	})
-	if b.Transactions[0].ID() == alloc.ID() {
-		t.Fatal("a coinbase has the ID of a genesis allocation")
-	}
-	g.add(c, b)
-	if info, ok := c.Transaction(alloc.ID()); !ok || info.Height != 0 {
-		t.Fatalf("the allocation is reported at height %d", info.Height)
 	}
 }
