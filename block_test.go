@@ -64,7 +64,7 @@ func testBlock(t testing.TB, ntx int) Block {
 	b.Transactions = append(b.Transactions, NewCoinbase(testWallet(5).Address(), 5000, b.Header.Height))
 	alice := testWallet(1)
 	for i := range ntx {
-		b.Transactions = append(b.Transactions, alice.Send(testChainID, testWallet(2).Address(), uint64(i+1), 1, uint64(i)))
+		b.Transactions = append(b.Transactions, alice.SignTransfer(testChainID, testWallet(2).Address(), uint64(i+1), 1, uint64(i)))
 	}
 	b.Header.MerkleRoot = b.ComputeMerkleRoot()
 	return b

@@ -14,14 +14,12 @@ import (
 // and the chain's tip, balances, nonces, confirmed transactions and the
 // mempool are exactly as before.
 func TestRejectionsChangeNothing(t *testing.T) {
-	whale := testWallet(50).Address()
 	g := newGen(t, 5, func(p *Params) {
 		p.MaxBlockSize = HeaderSize + 1 + 10*TxSize // a coinbase and 9 transfers
 		p.MaxBlockTxs = 20
-		p.Allocations = append(p.Allocations, Allocation{To: whale, Amount: math.MaxUint64 - 5*testFund})
 	})
 	c := g.chain()
-	pool := NewMempool(c, MempoolOptions{MinFee: 1})
+	pool := NewMempool(c, MempoolOptions{MinRelayFee: 2})
 	confirmed := g.pay(0, 1, 100, 1, 0)
 	b1 := g.next(g.genesis, []Transaction{confirmed})
 	b2 := g.next(b1, nil)
@@ -42,7 +40,6 @@ func TestRejectionsChangeNothing(t *testing.T) {
 		// checkCode, if set, is what CheckBlock reports instead (it only
 		// judges blocks on the tip, so a block elsewhere is ErrUnknownParent).
 		checkCode ErrorCode
-		orphan    bool // AddBlock keeps it as an orphan instead of refusing it
 	}{
 		{name: "bad proof of work", code: ErrBadProofOfWork, block: func() *Block {
 			b := g.next(tip, nil)
@@ -61,7 +58,7 @@ func TestRejectionsChangeNothing(t *testing.T) {
 		{name: "target bits not a valid number", code: ErrBadTarget, block: func() *Block {
 			return g.next(tip, nil, func(b *Block) { b.Header.Bits = 0x04923456 })
 		}},
-		{name: "unknown parent", code: 0, checkCode: ErrUnknownParent, orphan: true, block: func() *Block {
+		{name: "unknown parent (the chain keeps no orphans)", code: ErrUnknownParent, block: func() *Block {
 			return g.next(g.next(tip, nil), nil)
 		}},
 		{name: "height not parent plus one", code: ErrBadHeight, block: func() *Block {
@@ -75,7 +72,7 @@ func TestRejectionsChangeNothing(t *testing.T) {
 			return g.next(tip, nil, func(b *Block) { b.Header.Time = b1.Header.Time })
 		}},
 		{name: "time too far in the future", code: ErrTimeTooNew, block: func() *Block {
-			return g.next(tip, nil, func(b *Block) { b.Header.Time = g.now.UnixNano() + g.params.MaxFutureDrift + 1 })
+			return g.next(tip, nil, func(b *Block) { b.Header.Time = g.now.UnixNano() + int64(g.params.MaxFutureDrift) + 1 })
 		}},
 		{name: "Merkle root does not match", code: ErrBadMerkleRoot, block: func() *Block {
 			return g.next(tip, nil, func(b *Block) { b.Header.MerkleRoot[0] ^= 1 })
@@ -105,8 +102,11 @@ func TestRejectionsChangeNothing(t *testing.T) {
 		{name: "coinbase has a signature", code: ErrBadCoinbase, block: func() *Block {
 			return g.next(tip, nil, func(b *Block) { b.Transactions[0].Signature[0] = 1; fixRoot(b) })
 		}},
-		{name: "coinbase credit overflows a balance", code: ErrOverflow, block: func() *Block {
-			return g.next(tip, nil, func(b *Block) { b.Transactions[0].To = whale; fixRoot(b) })
+		{name: "coinbase pays more than MaxMoney", code: ErrOverflow, block: func() *Block {
+			return g.next(tip, nil, func(b *Block) { b.Transactions[0].Amount = MaxMoney + 1; fixRoot(b) })
+		}},
+		{name: "fee below the chain's minimum", code: ErrFeeTooLow, block: func() *Block {
+			return g.next(tip, []Transaction{g.pay(1, 2, 5, 0, 0)})
 		}},
 		{name: "bad signature", code: ErrBadSignature, block: func() *Block {
 			tx := g.pay(1, 2, 5, 1, 0)
@@ -114,7 +114,7 @@ func TestRejectionsChangeNothing(t *testing.T) {
 			return g.next(tip, []Transaction{tx})
 		}},
 		{name: "signed for another chain", code: ErrBadSignature, block: func() *Block {
-			return g.next(tip, []Transaction{g.people[1].Send(otherChain, g.people[2].Address(), 5, 1, 0)})
+			return g.next(tip, []Transaction{g.people[1].SignTransfer(otherChain, g.people[2].Address(), 5, 1, 0)})
 		}},
 		{name: "nonce gap", code: ErrNonceTooHigh, block: func() *Block {
 			return g.next(tip, []Transaction{g.pay(0, 1, 5, 1, 2)})
@@ -139,7 +139,7 @@ func TestRejectionsChangeNothing(t *testing.T) {
 			tx := g.pay(1, 2, 5, 1, 0)
 			return g.next(tip, []Transaction{tx, tx})
 		}},
-		{name: "transaction already on the chain", code: ErrTxOnChain, block: func() *Block {
+		{name: "transaction already on the chain (its nonce is used)", code: ErrNonceTooLow, block: func() *Block {
 			return g.next(tip, []Transaction{confirmed})
 		}},
 		{name: "block too large", code: ErrBlockTooLarge, block: func() *Block {
@@ -179,10 +179,6 @@ func TestRejectionsChangeNothing(t *testing.T) {
 		pool.Update(res)
 		var re *RuleError
 		switch {
-		case tc.orphan:
-			if err != nil || res.Status != StatusOrphan {
-				t.Errorf("%s: AddBlock = %v, %v; want an orphan", tc.name, res.Status, err)
-			}
 		case !errors.Is(err, tc.code) || !errors.As(err, &re):
 			t.Errorf("%s: AddBlock = %v, want %v", tc.name, err, tc.code)
 		default:
@@ -199,14 +195,15 @@ func TestRejectionsChangeNothing(t *testing.T) {
 		tx   Transaction
 		code ErrorCode
 	}{
-		{"bad signature", func() Transaction { tx := g.pay(1, 2, 5, 1, 0); tx.Amount++; return tx }(), ErrBadSignature},
-		{"signed for another chain", g.people[1].Send(otherChain, g.people[2].Address(), 5, 1, 0), ErrBadSignature},
-		{"nonce already used", g.pay(0, 3, 5, 1, 0), ErrNonceTooLow},
-		{"nonce too far ahead", g.pay(0, 3, 5, 1, 1000), ErrNonceTooHigh},
-		{"overspend", g.pay(1, 2, testFund+100, 1, 0), ErrInsufficientFunds},
-		{"overspend counting pending", g.pay(2, 1, 400_000, 1, 1), ErrInsufficientFunds},
-		{"amount plus fee overflows", g.pay(1, 2, math.MaxUint64, 1, 0), ErrOverflow},
-		{"fee below minimum", g.pay(1, 2, 5, 0, 0), ErrFeeTooLow},
+		{"bad signature", func() Transaction { tx := g.pay(1, 2, 5, 2, 0); tx.Amount++; return tx }(), ErrBadSignature},
+		{"signed for another chain", g.people[1].SignTransfer(otherChain, g.people[2].Address(), 5, 2, 0), ErrBadSignature},
+		{"nonce already used", g.pay(0, 3, 5, 2, 0), ErrNonceTooLow},
+		{"nonce too far ahead", g.pay(0, 3, 5, 2, 1000), ErrNonceTooHigh},
+		{"overspend", g.pay(1, 2, testFund+100, 2, 0), ErrInsufficientFunds},
+		{"overspend counting pending", g.pay(2, 1, 400_000, 2, 1), ErrInsufficientFunds},
+		{"amount plus fee overflows", g.pay(1, 2, math.MaxUint64, 2, 0), ErrOverflow},
+		{"fee below the chain's minimum", g.pay(1, 2, 5, 0, 0), ErrFeeTooLow},
+		{"fee below the node's relay minimum", g.pay(1, 2, 5, 1, 0), ErrFeeTooLow},
 		{"already pending", pending, ErrKnownTx},
 		{"same nonce as a pending one", g.pay(2, 4, 5, 9, 0), ErrMempoolConflict},
 		{"already confirmed", confirmed, ErrTxOnChain},
@@ -365,7 +362,7 @@ func (g *gen) grow(c *Chain, parent *Block, n int, step int64) []*Block {
 func TestLongerBranchWithLessWorkLoses(t *testing.T) {
 	g := newGen(t, 1, func(p *Params) {
 		p.RetargetInterval = 4
-		p.InitialBits = TargetFromBits(10).Compact()
+		p.InitialTarget = TargetFromBits(10)
 		p.PowLimit = TargetFromBits(6)
 	})
 	c := g.chain()
@@ -471,50 +468,97 @@ func TestInvalidBlockFallsBackToHeaviestValidPrefix(t *testing.T) {
 	}
 }
 
-func TestOrphansConnectInReverseOrder(t *testing.T) {
+// With headers first, bodies may come in any order: the chain keeps them
+// until the branch is complete, then connects it at once. A body whose
+// header's parent is unknown is refused and changes nothing.
+func TestBodiesConnectInAnyOrderAfterHeaders(t *testing.T) {
 	g := newGen(t, 1)
 	c := g.chain()
 	blocks := g.branch(g.genesis, 10, func(i int) []Transaction {
 		return []Transaction{g.pay(0, 0, 1, 1, uint64(i))}
 	})
+	before := digest(c, nil)
+	if _, err := c.AddBlock(blocks[5], g.now); !errors.Is(err, ErrUnknownParent) {
+		t.Fatalf("block without a known parent: %v, want ErrUnknownParent", err)
+	}
+	if digest(c, nil) != before || c.HasHeader(blocks[5].Hash()) {
+		t.Fatal("a block with an unknown parent changed the chain")
+	}
+	headers := make([]Header, len(blocks))
+	for i, b := range blocks {
+		headers[i] = b.Header
+	}
+	hr, err := c.AddHeaders(headers, g.now)
+	if err != nil || hr.New != 10 || hr.Last != blocks[9].Hash() {
+		t.Fatalf("AddHeaders: %+v %v", hr, err)
+	}
+	if best := c.BestHeader(); best.Hash != blocks[9].Hash() || c.Tip().Height != 0 {
+		t.Fatal("headers moved the tip, or the best header is not the last")
+	}
+	if missing := c.MissingBodies(blocks[9].Hash(), 100, 100); len(missing) != 10 || missing[0] != blocks[0].Hash() {
+		t.Fatalf("MissingBodies: %d, first %v", len(missing), missing[0].Short(8))
+	}
 	for i := 9; i >= 1; i-- {
 		res, err := c.AddBlock(blocks[i], g.now)
-		if err != nil || res.Status != StatusOrphan || !c.IsOrphan(blocks[i].Hash()) {
+		if err != nil || res.Status != StatusSideChain || !c.HasBlock(blocks[i].Hash()) {
 			t.Fatalf("block %d: %v %v", i+1, res.Status, err)
 		}
 	}
-	if root := c.OrphanRoot(blocks[9].Hash()); root != blocks[0].Hash() {
-		t.Fatalf("orphan root %s, want the first block's hash", root.Short(12))
+	if s := c.Stats(); s.LooseBodies != 9 || c.Tip().Height != 0 {
+		t.Fatalf("%d loose bodies, tip at %d; want 9 and 0", s.LooseBodies, c.Tip().Height)
 	}
 	res := g.add(c, blocks[0])
-	if res.Status != StatusMainChain || res.Orphans != 9 || len(res.Connected) != 10 {
-		t.Fatalf("%v, %d orphans, %d connected", res.Status, res.Orphans, len(res.Connected))
+	if res.Status != StatusMainChain || len(res.Connected) != 10 {
+		t.Fatalf("%v, %d connected", res.Status, len(res.Connected))
 	}
-	if c.Tip().Hash != blocks[9].Hash() || c.Orphans() != 0 {
-		t.Fatal("orphans did not connect")
+	if c.Tip().Hash != blocks[9].Hash() || c.Stats().LooseBodies != 0 {
+		t.Fatal("the branch did not connect")
 	}
 	if acct := c.Account(g.people[0].Address()); acct.Nonce != 10 || acct.Balance != testFund-10 {
 		t.Fatalf("account %+v", acct)
 	}
 }
 
-func TestOrphanPoolIsBounded(t *testing.T) {
-	g := newGen(t, 1, func(p *Params) { p.MaxOrphans = 5 })
-	c := g.chain()
+// Bodies waiting for their branch are held within a byte budget, oldest
+// dropped first; a dropped body's header stays, the chain asks for it again
+// (MissingBodies), and the branch connects once it is back.
+func TestLooseBodiesAreBounded(t *testing.T) {
+	g := newGen(t, 1)
 	blocks := g.branch(g.genesis, 20, nil)
-	for i := 1; i < len(blocks); i++ {
-		if _, err := c.AddBlock(blocks[i], g.now); err != nil {
+	budget := 5 * blocks[0].Size()
+	c, err := NewChain(g.params, ChainOptions{LooseBodyBudget: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var headers []Header
+	for _, b := range blocks {
+		headers = append(headers, b.Header)
+	}
+	if _, err := c.AddHeaders(headers, g.now); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blocks[1:] {
+		if _, err := c.AddBlock(b, g.now); err != nil {
 			t.Fatal(err)
 		}
-		if n := c.Orphans(); n > 5 {
-			t.Fatalf("%d orphans, limit 5", n)
+		if s := c.Stats(); s.LooseBytes > budget || s.LooseBodies > 5 {
+			t.Fatalf("%d loose bodies in %d bytes, budget %d", s.LooseBodies, s.LooseBytes, budget)
 		}
 	}
-	// The oldest were evicted: the newest five remain.
+	// The newest five remain.
 	for i := 1; i < len(blocks); i++ {
-		if want := i >= len(blocks)-5; c.IsOrphan(blocks[i].Hash()) != want {
-			t.Fatalf("block %d orphan = %v, want %v", i+1, !want, want)
+		if want := i >= len(blocks)-5; c.HasBlock(blocks[i].Hash()) != want {
+			t.Fatalf("block %d held = %v, want %v", i+1, !want, want)
 		}
+	}
+	g.add(c, blocks[0])
+	missing := c.MissingBodies(blocks[19].Hash(), 100, 100)
+	if c.Tip().Hash != blocks[0].Hash() || len(missing) != 14 || missing[0] != blocks[1].Hash() {
+		t.Fatalf("tip at %d, %d missing", c.Tip().Height, len(missing))
+	}
+	res, err := c.AddBlocks(blocks[1:15], g.now)
+	if err != nil || c.Tip().Hash != blocks[19].Hash() || len(res.Connected) != 19 {
+		t.Fatalf("after the dropped bodies came back: tip at %d, %d connected, %v", c.Tip().Height, len(res.Connected), err)
 	}
 }
 
@@ -616,7 +660,7 @@ func TestRefusedBlocksAreNotStored(t *testing.T) {
 	c.mu.RLock()
 	n := c.index[overspend.Hash()]
 	c.mu.RUnlock()
-	if n == nil || n.block != nil || n.invalid != ErrInsufficientFunds {
+	if n == nil || n.body != nil || n.has(nodeHasBody) || n.invalid != ErrInsufficientFunds {
 		t.Fatal("a block found invalid when connected keeps its body")
 	}
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -47,7 +49,7 @@ func newGen(t testing.TB, n int, mods ...func(*Params)) *gen {
 	g.genesis = p.Genesis()
 	g.chainID = g.genesis.Hash()
 	g.miner = testWallet(100).Address()
-	g.now = time.Unix(0, p.GenesisTime).Add(30 * 24 * time.Hour)
+	g.now = p.GenesisTime.Add(30 * 24 * time.Hour)
 	return g
 }
 
@@ -63,7 +65,7 @@ func (g *gen) chain() *Chain {
 
 // pay returns a transaction from person i to person j.
 func (g *gen) pay(i, j int, amount, fee, nonce uint64) Transaction {
-	return g.people[i].Send(g.chainID, g.people[j].Address(), amount, fee, nonce)
+	return g.people[i].SignTransfer(g.chainID, g.people[j].Address(), amount, fee, nonce)
 }
 
 // next returns a mined block on parent holding a coinbase (reward plus
@@ -150,15 +152,17 @@ func digest(c *Chain, m *Mempool) Hash {
 	d.Write(tip.hash[:])
 	sd := c.state.digest()
 	d.Write(sd[:])
-	ids := make([]Hash, 0, len(c.state.txs))
-	for id := range c.state.txs {
-		ids = append(ids, id)
+	var buf []byte
+	for _, p := range slices.Sorted(maps.Keys(c.state.txs)) {
+		buf = binary.BigEndian.AppendUint64(buf, p)
+		buf = binary.BigEndian.AppendUint64(buf, c.state.txs[p])
+	}
+	for _, id := range slices.SortedFunc(maps.Keys(c.state.txsOverflow), func(a, b Hash) int { return bytes.Compare(a[:], b[:]) }) {
+		buf = append(buf, id[:]...)
+		buf = binary.BigEndian.AppendUint64(buf, c.state.txsOverflow[id])
 	}
 	c.mu.RUnlock()
-	slices.SortFunc(ids, func(a, b Hash) int { return bytes.Compare(a[:], b[:]) })
-	for _, id := range ids {
-		d.Write(id[:])
-	}
+	d.Write(buf)
 	if m != nil {
 		for _, id := range m.IDs() {
 			d.Write(id[:])

@@ -10,12 +10,17 @@ import (
 
 func TestParamsValidate(t *testing.T) {
 	for name, mod := range map[string]func(*Params){
-		"bad initial bits":        func(p *Params) { p.InitialBits = 0 },
+		"zero initial target":     func(p *Params) { p.InitialTarget = Target{} },
 		"initial easier than max": func(p *Params) { p.PowLimit = TargetFromBits(20) },
 		"retarget interval 1":     func(p *Params) { p.RetargetInterval = 1 },
 		"allocations overflow": func(p *Params) {
 			p.Allocations = []Allocation{{Amount: math.MaxUint64}, {Amount: 1}}
 		},
+		"allocations above MaxMoney": func(p *Params) {
+			p.Allocations = []Allocation{{Amount: MaxMoney}}
+		},
+		"no halving, too much reward": func(p *Params) { p.HalvingInterval, p.BlockReward = 0, 1000*Coin },
+		"no positive block time":      func(p *Params) { p.TargetBlockTime = 0 },
 		"tiny blocks":             func(p *Params) { p.MaxBlockSize = 100 },
 		"blocks beyond a message": func(p *Params) { p.MaxBlockSize = MaxBlockSizeLimit + 1 },
 		"retarget timespan overflows": func(p *Params) {
@@ -61,14 +66,14 @@ func TestRetarget(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newGen(t, 1, func(p *Params) {
 				p.RetargetInterval = interval
-				p.InitialBits = TargetFromBits(tc.initial).Compact()
+				p.InitialTarget = TargetFromBits(tc.initial)
 				p.PowLimit = TargetFromBits(tc.limit)
 			})
 			c := g.chain()
 			blocks := g.grow(c, g.genesis, interval-1, int64(tc.step))
 			tip := blocks[len(blocks)-1]
 			bits, _ := c.NextBits(tip.Hash())
-			old, _ := TargetFromCompact(g.params.InitialBits)
+			old, _ := TargetFromCompact(g.params.InitialTarget.Compact())
 			got, err := TargetFromCompact(bits)
 			if err != nil {
 				t.Fatal(err)
@@ -92,7 +97,7 @@ func TestRetarget(t *testing.T) {
 	t.Run("never easier than PowLimit", func(t *testing.T) {
 		g := newGen(t, 1, func(p *Params) {
 			p.RetargetInterval = interval
-			p.InitialBits = TargetFromBits(3).Compact()
+			p.InitialTarget = TargetFromBits(3)
 			p.PowLimit = TargetFromBits(2)
 		})
 		c := g.chain()
@@ -111,14 +116,16 @@ func TestChainIDCommitsToTheRules(t *testing.T) {
 	for name, mod := range map[string]func(*Params){
 		"reward":           func(p *Params) { p.BlockReward++ },
 		"halving":          func(p *Params) { p.HalvingInterval++ },
-		"target":           func(p *Params) { p.InitialBits = TargetFromBits(9).Compact() },
+		"target":           func(p *Params) { p.InitialTarget = TargetFromBits(9) },
 		"limit":            func(p *Params) { p.PowLimit = TargetFromBits(2) },
 		"retarget":         func(p *Params) { p.RetargetInterval = 10 },
 		"block time":       func(p *Params) { p.TargetBlockTime++ },
 		"future drift":     func(p *Params) { p.MaxFutureDrift++ },
 		"block size":       func(p *Params) { p.MaxBlockSize-- },
 		"block txs":        func(p *Params) { p.MaxBlockTxs-- },
-		"genesis time":     func(p *Params) { p.GenesisTime++ },
+		"genesis time":     func(p *Params) { p.GenesisTime = p.GenesisTime.Add(1) },
+		"minimum fee":      func(p *Params) { p.MinTxFee++ },
+		"timewarp bound":   func(p *Params) { p.MaxTimewarp++ },
 		"allocations":      func(p *Params) { p.Allocations = []Allocation{{Amount: 1}} },
 		"name (not rules)": func(p *Params) { p.Name = "other" },
 	} {

@@ -20,12 +20,12 @@ func seed(name string) [blockchain.SeedSize]byte {
 // A wallet pays another address: the transaction names the sender's key,
 // the payee's address, the amount and fee in base units and the sender's
 // nonce, and is signed for one chain.
-func ExampleWallet_Send() {
+func ExampleWallet_SignTransfer() {
 	alice := blockchain.WalletFromSeed(seed("alice"))
 	bob := blockchain.WalletFromSeed(seed("bob"))
 	chainID := blockchain.Hash{0x01} // normally the genesis block's hash
 
-	tx := alice.Send(chainID, bob.Address(), 1500, 10, 0)
+	tx := alice.SignTransfer(chainID, bob.Address(), 1500, 10, 0)
 	fmt.Println("to:    ", tx.To)
 	fmt.Println("amount:", tx.Amount, "fee:", tx.Fee, "nonce:", tx.Nonce)
 	fmt.Println("id:    ", tx.ID().Short(16))
@@ -41,7 +41,7 @@ func ExampleTransaction_Verify() {
 	alice := blockchain.WalletFromSeed(seed("alice"))
 	bob := blockchain.WalletFromSeed(seed("bob"))
 	chainID := blockchain.Hash{0x01}
-	tx := alice.Send(chainID, bob.Address(), 1500, 10, 0)
+	tx := alice.SignTransfer(chainID, bob.Address(), 1500, 10, 0)
 
 	fmt.Println("as signed:      ", tx.Verify(chainID))
 
@@ -101,12 +101,12 @@ func Example() {
 	}
 	pool := blockchain.NewMempool(chain, blockchain.MempoolOptions{})
 
-	tx := alice.Send(chain.ChainID(), bob.Address(), 1500, 10, pool.NextNonce(alice.Address()))
+	tx := alice.SignTransfer(chain.ChainID(), bob.Address(), 1500, 10, pool.NextNonce(alice.Address()))
 	fmt.Println("pending:", pool.Add(tx), pool.Len())
-	overspend := alice.Send(chain.ChainID(), bob.Address(), 9000, 10, 1)
+	overspend := alice.SignTransfer(chain.ChainID(), bob.Address(), 9000, 10, 1)
 	fmt.Println("overspend refused:", errors.Is(pool.Add(overspend), blockchain.ErrInsufficientFunds))
 
-	now := time.Unix(0, params.GenesisTime).Add(time.Minute)
+	now := params.GenesisTime.Add(time.Minute)
 	block := pool.NewBlockTemplate(miner.Address(), now)
 	if _, err := blockchain.Mine(context.Background(), &block.Header, 1); err != nil {
 		fmt.Println(err)

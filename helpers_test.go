@@ -18,5 +18,5 @@ var testChainID = Hash{1, 2, 3}
 
 func signedTx(t testing.TB) Transaction {
 	alice, bob := testWallet(1), testWallet(2)
-	return alice.Send(testChainID, bob.Address(), 1500, 25, 3)
+	return alice.SignTransfer(testChainID, bob.Address(), 1500, 25, 3)
 }

@@ -13,33 +13,47 @@ import (
 // MempoolOptions are a [Mempool]'s limits: local policy, not consensus.
 // The zero value gives the defaults.
 type MempoolOptions struct {
-	// MaxTxs bounds the pool; when full, new transactions are refused with
-	// ErrMempoolFull. 0 means 10,000.
+	// MaxTxs bounds the pool; 0 means 10,000. When it is full, a new
+	// transaction gets in only by paying a higher fee than the cheapest
+	// pending one, which it evicts (see [Mempool.Add]).
 	MaxTxs int
 	// MaxPerSender bounds one sender's pending transactions, and so how
 	// far ahead of its next nonce a transaction may be. 0 means 64.
 	MaxPerSender int
-	// MinFee is the lowest fee accepted, in base units.
-	MinFee uint64
+	// MinRelayFee is the lowest fee the pool accepts, in base units. 0
+	// means the chain's Params.MinTxFee, or 1 if that is 0: a pool never
+	// takes free transactions by default.
+	MinRelayFee uint64
 }
 
 // Mempool holds valid transactions waiting for a block, and builds block
 // templates from them, highest fee first. It checks every transaction
-// against the tip of its [Chain]: signature, fee, the sender's balance
-// (covering all its pending transactions) and nonce. A transaction may run
-// ahead of the sender's next nonce (up to MaxPerSender), because gossip can
-// deliver nonce 5 before nonce 4; it is mined once the gap is filled.
+// against the tip of its [Chain]: signature, amounts and fee, the sender's
+// balance (covering all its pending transactions) and nonce. A transaction
+// may run ahead of the sender's next nonce (up to MaxPerSender), because
+// gossip can deliver nonce 5 before nonce 4; it is mined once the gap is
+// filled.
+//
+// Its limits are policy, not consensus: a fee floor above zero
+// (MinRelayFee), and a bound on its size. When full, it keeps the
+// transactions that pay the most: a newcomer paying more than the cheapest
+// pending transaction evicts it, with the same sender's later nonces
+// (which could not be mined without it), so no sender is left with a gap.
+// Filling the pool therefore costs an attacker fees that any payment can
+// outbid. Every transaction has the same size, so a fee is a fee rate.
 //
 // After every [Chain.AddBlock] that moved the tip, call [Mempool.Update]
 // with the result: it drops what the new blocks confirmed or invalidated
 // and takes back the transactions of disconnected blocks that are still
-// valid. A Mempool is safe for concurrent use.
+// valid, touching only the senders those blocks involve. A Mempool is safe
+// for concurrent use.
 type Mempool struct {
 	mu       sync.Mutex
 	chain    *Chain
 	opts     MempoolOptions
 	txs      map[Hash]*poolTx
 	bySender map[Address]map[uint64]*poolTx
+	cheap    evictHeap // every pending transaction, cheapest first
 	seq      uint64
 }
 
@@ -48,6 +62,7 @@ type poolTx struct {
 	id   Hash
 	from Address
 	seq  uint64 // arrival order, breaks fee ties
+	pos  int    // index in the eviction heap, -1 when out of it
 }
 
 // NewMempool returns an empty pool for chain.
@@ -57,6 +72,9 @@ func NewMempool(chain *Chain, opts MempoolOptions) *Mempool {
 	}
 	if opts.MaxPerSender <= 0 {
 		opts.MaxPerSender = 64
+	}
+	if opts.MinRelayFee == 0 {
+		opts.MinRelayFee = max(1, chain.params.MinTxFee)
 	}
 	return &Mempool{
 		chain:    chain,
@@ -68,6 +86,12 @@ func NewMempool(chain *Chain, opts MempoolOptions) *Mempool {
 
 // Add checks tx and adds it to the pool. A refused transaction returns a
 // [*RuleError] and changes nothing.
+//
+// When the pool is full, tx must pay a higher fee than the cheapest
+// pending transaction: that one is evicted with its sender's later nonces,
+// and so on until tx fits. If tx does not outbid what it would have to
+// evict, or evicting would leave a gap before tx's own nonce, it is refused
+// with [ErrMempoolFull].
 func (m *Mempool) Add(tx Transaction) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -84,24 +108,23 @@ func (m *Mempool) add(tx Transaction, id Hash, verify bool) error {
 	if tx.IsCoinbase() {
 		return ruleErr(ErrBadCoinbase, "a coinbase cannot be submitted; miners create it")
 	}
-	if _, ok := m.chain.state.txs[id]; ok {
-		return ruleErr(ErrTxOnChain, "transaction %s is already confirmed", id.Short(12))
-	}
-	cost, over := addOverflows(tx.Amount, tx.Fee)
-	if over {
-		return ruleErr(ErrOverflow, "amount + fee exceeds 2^64-1")
-	}
-	if tx.Fee < m.opts.MinFee {
-		return ruleErr(ErrFeeTooLow, "fee %d below this node's minimum %d", tx.Fee, m.opts.MinFee)
+	if err := checkTxAmounts(&m.chain.params, &tx); err != nil {
+		return err
 	}
 	from := tx.From.Address()
 	acct := m.chain.state.account(from)
 	pending := m.bySender[from]
 	switch {
 	case tx.Nonce < acct.Nonce:
+		if _, _, _, _, ok := m.chain.findTx(id); ok {
+			return ruleErr(ErrTxOnChain, "transaction %s is already confirmed", id.Short(12))
+		}
 		return ruleErr(ErrNonceTooLow, "nonce %d of %s already used (next is %d)", tx.Nonce, from, acct.Nonce)
 	case tx.Nonce-acct.Nonce >= uint64(m.opts.MaxPerSender) || tx.Nonce == math.MaxUint64:
 		return ruleErr(ErrNonceTooHigh, "nonce %d of %s is too far ahead of %d", tx.Nonce, from, acct.Nonce)
+	}
+	if tx.Fee < m.opts.MinRelayFee {
+		return ruleErr(ErrFeeTooLow, "fee %s coins is below this node's minimum of %s", FormatCoins(tx.Fee), FormatCoins(m.opts.MinRelayFee))
 	}
 	if _, ok := pending[tx.Nonce]; ok {
 		return ruleErr(ErrMempoolConflict, "another transaction from %s with nonce %d is pending", from, tx.Nonce)
@@ -109,24 +132,28 @@ func (m *Mempool) add(tx Transaction, id Hash, verify bool) error {
 	if len(pending) >= m.opts.MaxPerSender {
 		return ruleErr(ErrNonceTooHigh, "%s already has %d pending transactions", from, len(pending))
 	}
-	spent := cost
+	spent := tx.Amount + tx.Fee
 	for _, p := range pending {
-		if spent, over = addOverflows(spent, p.tx.Amount+p.tx.Fee); over {
-			break
-		}
+		spent += p.tx.Amount + p.tx.Fee // at most 64 × MaxMoney: no overflow
 	}
-	if over || spent > acct.Balance {
-		return ruleErr(ErrInsufficientFunds, "%s has %d, its pending transactions with this one spend %d", from, acct.Balance, spent)
+	if spent > acct.Balance {
+		return ruleErr(ErrInsufficientFunds, "%s has %s coins, its pending transactions with this one spend %s",
+			from, FormatCoins(acct.Balance), FormatCoins(spent))
 	}
-	if len(m.txs) >= m.opts.MaxTxs {
-		return ruleErr(ErrMempoolFull, "%d transactions pending", len(m.txs))
+	victims, err := m.victimsFor(&tx, from)
+	if err != nil {
+		return err
 	}
 	if verify {
 		if err := tx.Verify(m.chain.chainID); err != nil {
+			m.restore(victims)
 			return err
 		}
 	}
-	p := &poolTx{tx: tx, id: id, from: from, seq: m.seq}
+	for _, v := range victims {
+		m.remove(v)
+	}
+	p := &poolTx{tx: tx, id: id, from: from, seq: m.seq, pos: -1}
 	m.seq++
 	m.txs[id] = p
 	if pending == nil {
@@ -134,7 +161,64 @@ func (m *Mempool) add(tx Transaction, id Hash, verify bool) error {
 		m.bySender[from] = pending
 	}
 	pending[tx.Nonce] = p
+	heap.Push(&m.cheap, p)
 	return nil
+}
+
+// victimsFor returns what must be evicted for tx to fit, already taken out
+// of the eviction heap (restore puts them back if tx is refused after all).
+func (m *Mempool) victimsFor(tx *Transaction, from Address) ([]*poolTx, error) {
+	if len(m.txs) < m.opts.MaxTxs {
+		return nil, nil
+	}
+	var popped []*poolTx
+	chosen := make(map[*poolTx]bool)
+	for len(m.txs)-len(chosen) >= m.opts.MaxTxs {
+		if m.cheap.Len() == 0 {
+			break
+		}
+		p := heap.Pop(&m.cheap).(*poolTx)
+		popped = append(popped, p)
+		if chosen[p] {
+			continue // already evicted as a later nonce of an earlier victim
+		}
+		if p.tx.Fee >= tx.Fee {
+			m.restore(popped)
+			return nil, ruleErr(ErrMempoolFull, "%d transactions pending; to get in, pay a fee above %s coins",
+				len(m.txs), FormatCoins(p.tx.Fee))
+		}
+		if p.from == from && p.tx.Nonce < tx.Nonce {
+			m.restore(popped)
+			return nil, ruleErr(ErrMempoolFull, "%d transactions pending, and this sender's own nonce %d pays the least", len(m.txs), p.tx.Nonce)
+		}
+		for n, q := range m.bySender[p.from] {
+			if n >= p.tx.Nonce {
+				chosen[q] = true
+			}
+		}
+	}
+	victims := make([]*poolTx, 0, len(chosen))
+	for p := range chosen {
+		victims = append(victims, p)
+	}
+	// The popped ones that are not victims go back.
+	var back []*poolTx
+	for _, p := range popped {
+		if !chosen[p] {
+			back = append(back, p)
+		}
+	}
+	m.restore(back)
+	return victims, nil
+}
+
+// restore puts popped transactions back in the eviction heap.
+func (m *Mempool) restore(ps []*poolTx) {
+	for _, p := range ps {
+		if p.pos < 0 {
+			heap.Push(&m.cheap, p)
+		}
+	}
 }
 
 func (m *Mempool) remove(p *poolTx) {
@@ -144,18 +228,35 @@ func (m *Mempool) remove(p *poolTx) {
 	if len(pending) == 0 {
 		delete(m.bySender, p.from)
 	}
+	if p.pos >= 0 {
+		heap.Remove(&m.cheap, p.pos)
+	}
 }
 
 // Update brings the pool in line with the chain after AddBlock: the
 // transactions of res.Connected leave the pool, those of res.Disconnected
-// come back if still valid, and anything the new tip makes invalid (a used
-// nonce, a balance no longer enough) is dropped.
+// come back if still valid, and the pending transactions of every address
+// the blocks touched are checked again (a used nonce or a balance no longer
+// enough drops a transaction and its sender's later ones). Senders the
+// blocks did not touch are not looked at, so the cost follows the blocks,
+// not the pool.
 func (m *Mempool) Update(res AddResult) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.chain.mu.RLock()
 	defer m.chain.mu.RUnlock()
+	touched := make(map[Address]bool)
+	touch := func(b *Block) {
+		for i := range b.Transactions {
+			tx := &b.Transactions[i]
+			touched[tx.To] = true
+			if !tx.IsCoinbase() {
+				touched[tx.From.Address()] = true
+			}
+		}
+	}
 	for _, b := range res.Connected {
+		touch(b)
 		for i := range b.Transactions {
 			if p, ok := m.txs[b.Transactions[i].ID()]; ok {
 				m.remove(p)
@@ -163,39 +264,41 @@ func (m *Mempool) Update(res AddResult) {
 		}
 	}
 	for _, b := range res.Disconnected {
+		touch(b)
 		for _, tx := range b.Transactions[1:] {
-			// Signatures were checked when the block was accepted.
+			// Signatures were checked when the block was connected.
 			_ = m.add(tx, tx.ID(), false)
 		}
 	}
-	m.revalidate()
+	for a := range touched {
+		if m.bySender[a] != nil {
+			m.revalidate(a)
+		}
+	}
 }
 
-// revalidate drops, per sender, used nonces and every transaction from the
-// first one the balance no longer covers. Both locks are held.
-func (m *Mempool) revalidate() {
-	for from, pending := range m.bySender {
-		acct := m.chain.state.account(from)
-		nonces := make([]uint64, 0, len(pending))
-		for n := range pending {
-			nonces = append(nonces, n)
+// revalidate drops from's used nonces and every transaction from the first
+// one its balance no longer covers. Both locks are held.
+func (m *Mempool) revalidate(from Address) {
+	pending := m.bySender[from]
+	acct := m.chain.state.account(from)
+	nonces := make([]uint64, 0, len(pending))
+	for n := range pending {
+		nonces = append(nonces, n)
+	}
+	slices.Sort(nonces)
+	var spent uint64
+	broke := false
+	for _, n := range nonces {
+		p := pending[n]
+		keep := !broke && n >= acct.Nonce
+		if keep {
+			spent += p.tx.Amount + p.tx.Fee
+			keep = spent <= acct.Balance
+			broke = !keep
 		}
-		slices.Sort(nonces)
-		var spent uint64
-		broke := false
-		for _, n := range nonces {
-			p := pending[n]
-			_, onChain := m.chain.state.txs[p.id]
-			keep := !broke && n >= acct.Nonce && !onChain
-			if keep {
-				var over bool
-				spent, over = addOverflows(spent, p.tx.Amount+p.tx.Fee)
-				keep = !over && spent <= acct.Balance
-				broke = !keep
-			}
-			if !keep {
-				m.remove(p)
-			}
+		if !keep {
+			m.remove(p)
 		}
 	}
 }
@@ -271,7 +374,8 @@ func (m *Mempool) NextNonce(a Address) uint64 {
 // coinbase paying miner the reward plus fees, then the pending
 // transactions with the highest fees that fit, each sender's in nonce
 // order. Its time is now, or just after the median time past if the clock
-// is behind it; its target is the one the chain expects.
+// is behind it (and, at a retarget, no earlier than the timewarp bound
+// allows); its target is the one the chain expects.
 func (m *Mempool) NewBlockTemplate(miner Address, now time.Time) *Block {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -280,12 +384,16 @@ func (m *Mempool) NewBlockTemplate(miner Address, now time.Time) *Block {
 	defer c.mu.RUnlock()
 
 	tip := c.tip()
-	height := tip.height + 1
+	height := tip.height() + 1
+	t := max(now.UnixNano(), medianTimePast(tip)+1)
+	if p := &c.params; p.RetargetInterval > 0 && height%p.RetargetInterval == 0 {
+		t = max(t, tip.header.Time-int64(p.MaxTimewarp))
+	}
 	b := &Block{Header: Header{
 		Version:  HeaderVersion,
 		Height:   height,
 		PrevHash: tip.hash,
-		Time:     max(now.UnixNano(), medianTimePast(tip)+1),
+		Time:     t,
 		Bits:     nextBits(&c.params, tip),
 	}}
 	maxTxs := min(c.params.MaxBlockTxs, (c.params.MaxBlockSize-HeaderSize-binaryMaxVarintLen)/TxSize) - 1
@@ -305,28 +413,22 @@ func (m *Mempool) NewBlockTemplate(miner Address, now time.Time) *Block {
 	var fees uint64
 	for h.Len() > 0 && len(b.Transactions)-1 < maxTxs {
 		p := heap.Pop(h).(*poolTx)
-		sum, over := addOverflows(fees, p.tx.Fee)
-		if over {
-			continue // cannot happen with real balances; skip the sender
-		}
-		fees = sum
+		fees += p.tx.Fee // all fees together are part of the money supply: below MaxMoney
 		b.Transactions = append(b.Transactions, p.tx)
 		next[p.from]++
 		if q := m.bySender[p.from][next[p.from]]; q != nil {
 			heap.Push(h, q)
 		}
 	}
-	reward, over := addOverflows(c.params.Reward(height), fees)
-	if over {
-		reward = math.MaxUint64 // a coinbase may pay less than it could
-	}
-	b.Transactions[0] = NewCoinbase(miner, reward, height)
+	b.Transactions[0] = NewCoinbase(miner, c.params.Reward(height)+fees, height)
 	b.Header.MerkleRoot = b.ComputeMerkleRoot()
 	return b
 }
 
 const binaryMaxVarintLen = 10
 
+// senderHeap orders each sender's next transaction for a template: highest
+// fee first, then earliest arrival.
 type senderHeap []*poolTx
 
 func (h senderHeap) Len() int { return len(h) }
@@ -342,5 +444,35 @@ func (h *senderHeap) Pop() any {
 	old := *h
 	p := old[len(old)-1]
 	*h = old[:len(old)-1]
+	return p
+}
+
+// evictHeap orders every pending transaction for eviction: lowest fee
+// first, then latest arrival. It keeps each transaction's position for
+// removal.
+type evictHeap []*poolTx
+
+func (h evictHeap) Len() int { return len(h) }
+func (h evictHeap) Less(i, j int) bool {
+	if h[i].tx.Fee != h[j].tx.Fee {
+		return h[i].tx.Fee < h[j].tx.Fee
+	}
+	return h[i].seq > h[j].seq
+}
+func (h evictHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].pos, h[j].pos = i, j
+}
+func (h *evictHeap) Push(x any) {
+	p := x.(*poolTx)
+	p.pos = len(*h)
+	*h = append(*h, p)
+}
+func (h *evictHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	p.pos = -1
 	return p
 }

@@ -3,7 +3,6 @@ package blockchain
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -88,7 +87,7 @@ func TestTemplateTimeAfterMedianTimePast(t *testing.T) {
 	g.add(c, blocks...)
 	pool := NewMempool(c, MempoolOptions{})
 	// A clock behind the chain still gives a valid time.
-	tmpl := pool.NewBlockTemplate(g.miner, time.Unix(0, g.params.GenesisTime))
+	tmpl := pool.NewBlockTemplate(g.miner, g.params.GenesisTime)
 	mtp, _ := c.MedianTimePast(blocks[2].Hash())
 	if tmpl.Header.Time != mtp+1 {
 		t.Fatalf("template time %d, want %d", tmpl.Header.Time, mtp+1)

@@ -515,7 +515,7 @@ func (n *Node) onInv(from PeerID, items []InvItem) {
 		}
 		switch it.Type {
 		case InvBlock:
-			if n.chain.HasBlock(it.Hash) || n.chain.IsOrphan(it.Hash) {
+			if n.chain.HasBlock(it.Hash) {
 				continue
 			}
 		case InvTx:
@@ -634,11 +634,11 @@ func (n *Node) processBlock(b *Block, from PeerID) (AddResult, error) {
 	res, err := n.chain.AddBlock(b, n.now())
 	if err != nil {
 		var re *RuleError
-		if from != "" && errors.As(err, &re) && re.Code != ErrTimeTooNew {
+		if from != "" && errors.As(err, &re) && re.Code != ErrTimeTooNew && re.Code != ErrUnknownParent {
 			n.misbehave(from, err)
 		}
 	}
-	if res.Status == StatusOrphan && from != "" {
+	if errors.Is(err, ErrUnknownParent) && from != "" {
 		n.requestBlocks(from, n.chain.Locator())
 	}
 	if res.TipChanged() { // even a failed branch may move the tip (to a valid prefix)

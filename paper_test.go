@@ -55,7 +55,7 @@ func TestSection2OnlyTheKeyOwnerCanSpend(t *testing.T) {
 		t.Fatalf("block with the forged transfer: %v, want ErrBadSignature", err)
 	}
 	// Signing honestly, Mallory can only spend her own empty account.
-	own := mallory.Send(g.chainID, mallory.Address(), 500_000, 1, 0)
+	own := mallory.SignTransfer(g.chainID, mallory.Address(), 500_000, 1, 0)
 	if _, err := c.AddBlock(g.next(g.genesis, []Transaction{own}), g.now); !errors.Is(err, ErrInsufficientFunds) {
 		t.Fatalf("Mallory spending from her own key: %v, want ErrInsufficientFunds", err)
 	}
@@ -177,8 +177,11 @@ func TestSection2TheChainRefusesASecondSpendOfTheSameNonce(t *testing.T) {
 	if _, err := c.AddBlock(g.next(b1, []Transaction{toCarol}), g.now); !errors.Is(err, ErrNonceTooLow) {
 		t.Errorf("second spend after the first is confirmed: %v, want ErrNonceTooLow", err)
 	}
-	if _, err := c.AddBlock(g.next(b1, []Transaction{toBob}), g.now); !errors.Is(err, ErrTxOnChain) {
-		t.Errorf("the first spend replayed: %v, want ErrTxOnChain", err)
+	if _, err := c.AddBlock(g.next(b1, []Transaction{toBob}), g.now); !errors.Is(err, ErrNonceTooLow) {
+		t.Errorf("the first spend replayed in a block: %v, want ErrNonceTooLow", err)
+	}
+	if err := pool.Add(toBob); !errors.Is(err, ErrTxOnChain) {
+		t.Errorf("the first spend offered to the mempool again: %v, want ErrTxOnChain", err)
 	}
 	if err := pool.Add(toCarol); !errors.Is(err, ErrNonceTooLow) {
 		t.Errorf("second spend offered to the mempool after confirmation: %v, want ErrNonceTooLow", err)
@@ -267,7 +270,7 @@ func TestSection3ChangingAnOldBlockBreaksEveryLaterLink(t *testing.T) {
 func TestSection4ABlockIsAcceptedOnlyIfItsHashMeetsTheTarget(t *testing.T) {
 	g := newGen(t, 1)
 	c := g.chain()
-	want, err := TargetFromCompact(g.params.InitialBits)
+	want, err := TargetFromCompact(g.params.InitialTarget.Compact())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +390,7 @@ func TestSection4ChangingABlockMeansRedoingItsWorkAndAllAfter(t *testing.T) {
 func TestSection4MostWorkWinsNotMostBlocks(t *testing.T) {
 	g := newGen(t, 1, func(p *Params) {
 		p.RetargetInterval = 4
-		p.InitialBits = TargetFromBits(10).Compact()
+		p.InitialTarget = TargetFromBits(10)
 		p.PowLimit = TargetFromBits(6)
 	})
 	// Blocks found fast make the target harder; found slowly, easier.
@@ -504,31 +507,37 @@ func TestSection5TransactionsNeedNotReachEveryNode(t *testing.T) {
 }
 
 // A node that missed a block notices when the next one arrives and asks
-// for it: a block whose parent is missing is kept as an orphan, and
-// connects once the parent arrives.
-func TestSection5AnOrphanConnectsWhenItsParentArrives(t *testing.T) {
+// for it: a block whose parent is missing is refused for now
+// (ErrUnknownParent, which a node answers by asking the sender for the
+// headers it lacks), and once the headers are in, bodies connect in
+// whatever order they come.
+func TestSection5AMissedBlockIsFetchedWhenTheNextOneArrives(t *testing.T) {
 	g := newGen(t, 1)
 	blocks := g.branch(g.genesis, 3, nil)
 	c := g.chain()
 	g.add(c, blocks[0])
 
-	res, err := c.AddBlock(blocks[2], g.now) // block 2 was lost on the way
-	if err != nil || res.Status != StatusOrphan || !c.IsOrphan(blocks[2].Hash()) {
-		t.Fatalf("block 3 before block 2: %v, %v; want it kept as an orphan", res.Status, err)
+	if _, err := c.AddBlock(blocks[2], g.now); !errors.Is(err, ErrUnknownParent) { // block 2 was lost on the way
+		t.Fatalf("block 3 before block 2: %v; want ErrUnknownParent", err)
 	}
 	if c.Tip().Hash != blocks[0].Hash() {
-		t.Fatal("an orphan moved the tip")
+		t.Fatal("a block without its parent moved the tip")
 	}
-	if ask := c.OrphanRoot(blocks[2].Hash()); ask != blocks[1].Hash() {
-		t.Fatalf("node would request %s, want the missing block 2 %s", ask.Short(12), blocks[1].Hash().Short(12))
+	if _, err := c.AddHeaders([]Header{blocks[1].Header, blocks[2].Header}, g.now); err != nil {
+		t.Fatal(err)
 	}
-
-	res = g.add(c, blocks[1])
-	if res.Status != StatusMainChain || res.Orphans != 1 || len(res.Connected) != 2 {
-		t.Fatalf("block 2 arrives: %v, %d orphans, %d connected; want both blocks connected", res.Status, res.Orphans, len(res.Connected))
+	if ask := c.MissingBodies(blocks[2].Hash(), 10, 10); len(ask) != 2 || ask[0] != blocks[1].Hash() {
+		t.Fatalf("node would request %d blocks starting %s, want the missing block 2", len(ask), ask[0].Short(12))
 	}
-	if c.Tip().Hash != blocks[2].Hash() || c.Orphans() != 0 {
-		t.Fatal("the orphan did not connect")
+	if res := g.add(c, blocks[2]); res.Status != StatusSideChain {
+		t.Fatalf("block 3 with its header known: %v, want it kept", res.Status)
+	}
+	res := g.add(c, blocks[1])
+	if res.Status != StatusMainChain || len(res.Connected) != 2 {
+		t.Fatalf("block 2 arrives: %v, %d connected; want both blocks connected", res.Status, len(res.Connected))
+	}
+	if c.Tip().Hash != blocks[2].Hash() {
+		t.Fatal("block 3 did not connect")
 	}
 }
 
@@ -714,7 +723,7 @@ type spvClient struct {
 
 func newSPVClient(p Params) *spvClient {
 	gen := p.Genesis().Header
-	return &spvClient{bits: p.InitialBits, headers: []Header{gen}, height: map[Hash]uint64{gen.Hash(): 0}}
+	return &spvClient{bits: p.InitialTarget.Compact(), headers: []Header{gen}, height: map[Hash]uint64{gen.Hash(): 0}}
 }
 
 func (s *spvClient) addHeader(h Header) error {
@@ -866,34 +875,43 @@ func TestSection9PaymentsReceivedCombineIntoOneBalance(t *testing.T) {
 	}
 }
 
-// Amounts are 64-bit integers, and any sum that would pass 2^64−1 is
-// refused rather than wrapped around.
+// Amounts are 64-bit integers of base units, and no amount, balance or sum
+// can pass 2^64−1: a chain's allocations plus every reward it will ever
+// pay stay under MaxMoney (half of 2^64 and more to spare), and a
+// transaction whose amount plus fee exceeds MaxMoney is refused.
 func TestSection9AnAmountThatWouldOverflowIsRefused(t *testing.T) {
+	p := TestParams()
+	p.Allocations = []Allocation{{Amount: MaxMoney}, {Amount: 1}}
+	if err := p.Validate(); !errors.Is(err, ErrBadParams) {
+		t.Fatalf("allocations above MaxMoney: %v, want ErrBadParams", err)
+	}
 	whale := testWallet(50).Address()
+	var rest uint64
 	g := newGen(t, 2, func(p *Params) {
-		p.Allocations = append(p.Allocations, Allocation{To: whale, Amount: math.MaxUint64 - 2*testFund})
+		rest = MaxMoney - 2*testFund - p.scheduledRewards().Uint64() // all the money there can ever be
+		p.Allocations = append(p.Allocations, Allocation{To: whale, Amount: rest})
 	})
 	c := g.chain()
-	// Alice mines a block, so that she holds more than 2*testFund.
-	b1 := g.next(g.genesis, nil, func(b *Block) { b.Transactions[0].To = g.people[0].Address(); fixRoot(b) })
-	g.add(c, b1)
 	before := digest(c, nil)
-
 	for name, tx := range map[string]Transaction{
-		"payee's balance would overflow": g.people[0].Send(g.chainID, whale, 2*testFund+1, 1, 0),
-		"amount plus fee overflows":      g.pay(0, 1, math.MaxUint64, 1, 0),
+		"amount above MaxMoney":          g.pay(0, 1, MaxMoney+1, 1, 0),
+		"amount plus fee above MaxMoney": g.pay(0, 1, MaxMoney, 1, 0),
+		"amount of 2^64-1":               g.pay(0, 1, math.MaxUint64, 1, 0),
 	} {
-		if _, err := c.AddBlock(g.next(b1, []Transaction{tx}), g.now); !errors.Is(err, ErrOverflow) {
+		if _, err := c.AddBlock(g.next(g.genesis, []Transaction{tx}), g.now); !errors.Is(err, ErrOverflow) {
 			t.Errorf("%s: %v, want ErrOverflow", name, err)
 		}
 	}
 	if digest(c, nil) != before {
-		t.Fatal("a refused overflow changed the chain")
+		t.Fatal("a refused amount changed the chain")
 	}
-	// Up to the limit is fine.
-	g.add(c, g.next(b1, []Transaction{g.people[0].Send(g.chainID, whale, 2*testFund, 1, 0)}))
-	if got := c.Balance(whale); got != math.MaxUint64 {
-		t.Fatalf("whale has %d, want 2^64-1", got)
+	// Everything there is fits in one balance.
+	g.add(c, g.next(g.genesis, []Transaction{
+		g.people[0].SignTransfer(g.chainID, whale, testFund-1, 1, 0),
+		g.people[1].SignTransfer(g.chainID, whale, testFund-1, 1, 0),
+	}))
+	if got := c.Balance(whale); got != rest+2*testFund-2 || got > MaxMoney {
+		t.Fatalf("whale has %d, want %d", got, rest+2*testFund-2)
 	}
 }
 
@@ -957,7 +975,7 @@ func TestSection10AFreshKeyPerPaymentGivesUnlinkableAddresses(t *testing.T) {
 	}
 	var txs []Transaction
 	for i, to := range fresh {
-		txs = append(txs, g.people[i+1].Send(g.chainID, to, uint64(1000*(i+1)), 1, 0))
+		txs = append(txs, g.people[i+1].SignTransfer(g.chainID, to, uint64(1000*(i+1)), 1, 0))
 	}
 	g.add(c, g.next(g.genesis, txs))
 

@@ -173,10 +173,13 @@ func (w *Wallet) Address() Address { return w.pub.Address() }
 // Seed returns the wallet's secret seed. Keep it secret.
 func (w *Wallet) Seed() [SeedSize]byte { return [SeedSize]byte(w.priv.Seed()) }
 
-// Send returns a transaction paying amount plus fee from the wallet to to,
-// with the sender's next nonce, signed for the chain chainID (the genesis
-// hash). Submitting it is the caller's business.
-func (w *Wallet) Send(chainID Hash, to Address, amount, fee, nonce uint64) Transaction {
+// SignTransfer returns a signed transaction paying amount from the wallet
+// to to, with fee for the miner, for the chain chainID (the genesis hash).
+// nonce must be the wallet's next nonce on that chain (0 for its first
+// transaction; [Mempool.NextNonce] or [Node.NextNonce] tell it). It only
+// signs: nothing is sent until the transaction is submitted to a node or a
+// mempool. [Node.Send] does all three steps.
+func (w *Wallet) SignTransfer(chainID Hash, to Address, amount, fee, nonce uint64) Transaction {
 	tx := Transaction{From: w.pub, To: to, Amount: amount, Fee: fee, Nonce: nonce}
 	w.Sign(&tx, chainID)
 	return tx

@@ -82,7 +82,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "Alice signs a transfer to Bob of %d, fee 1, as her transfer number 0 (nonce 0):\n", *amount)
-	tx := alice.Send(chainID, bob.Address(), *amount, 1, 0)
+	tx := alice.SignTransfer(chainID, bob.Address(), *amount, 1, 0)
 	people.printTx(w, tx)
 	fmt.Fprintf(w, "Bob checks it with the public key it carries: verify: %s\n", result(tx.Verify(chainID)))
 	fmt.Fprintln(w)
@@ -98,7 +98,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	fmt.Fprintln(w, "Every change breaks Alice's signature: the check fails with ErrBadSignature.")
 	fmt.Fprintln(w)
 
-	own := mallory.Send(chainID, mallory.Address(), *amount, 1, 0)
+	own := mallory.SignTransfer(chainID, mallory.Address(), *amount, 1, 0)
 	fmt.Fprintln(w, "Mallory can sign a transfer to herself, but it carries her own key and spends her own coins:")
 	fmt.Fprintf(w, "  from %s to %s, amount %d: verify: %s\n",
 		people.NameOfKey(own.From), people.NameOf(own.To), own.Amount, result(own.Verify(chainID)))
@@ -109,7 +109,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	fmt.Fprintln(w, "But a signature says nothing about what happened before or after.")
 	copied := tx
 	fmt.Fprintf(w, "  An exact copy of Alice's transfer: id %s, verify: %s\n", copied.ID().Short(12), result(copied.Verify(chainID)))
-	toCarol := alice.Send(chainID, carol.Address(), *amount, 1, 0)
+	toCarol := alice.SignTransfer(chainID, carol.Address(), *amount, 1, 0)
 	fmt.Fprintf(w, "  Alice also signs nonce 0 again, paying the same %d to Carol: id %s, verify: %s\n",
 		*amount, toCarol.ID().Short(12), result(toCarol.Verify(chainID)))
 	fmt.Fprintf(w, "Say Alice owns only %d: enough for one payment and its fee. Bob can be shown\n", *amount+1)

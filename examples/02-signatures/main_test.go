@@ -86,7 +86,7 @@ func TestTampersBreakTheSignature(t *testing.T) {
 	// through the printed text.
 	b := newBook("alice", "bob", "mallory")
 	chainID := blockchain.Hash(sha256.Sum256([]byte("test chain")))
-	tx := b.Wallet("alice").Send(chainID, b.Wallet("bob").Address(), 7, 1, 0)
+	tx := b.Wallet("alice").SignTransfer(chainID, b.Wallet("bob").Address(), 7, 1, 0)
 	if err := tx.Verify(chainID); err != nil {
 		t.Fatal(err)
 	}

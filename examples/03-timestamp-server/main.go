@@ -90,7 +90,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 
 	// Later blocks batch the transfers the server receives. Mallory pays Bob
 	// 30 for a bicycle in block -tamper; the other transfers are filler.
-	payMallory := mallory.Send(chainID, bob.Address(), 30, 1, 0)
+	payMallory := mallory.SignTransfer(chainID, bob.Address(), 30, 1, 0)
 	for height := 1; height < *nblocks; height++ {
 		var txs []blockchain.Transaction
 		if height == *tamperAt {
@@ -114,7 +114,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	// The history settles stage 2's double spend: the server has seen
 	// Mallory's transfer number 0 and refuses a second one.
 	fmt.Fprintln(w, "Mallory signs her transfer number 0 again, paying the same 30 to Carol:")
-	again := mallory.Send(chainID, people.Wallet("carol").Address(), 30, 1, 0)
+	again := mallory.SignTransfer(chainID, people.Wallet("carol").Address(), 30, 1, 0)
 	fmt.Fprintf(w, "  signature: %s\n", result(again.Verify(chainID)))
 	fmt.Fprintf(w, "  server: %s\n", result(srv.publish([]blockchain.Transaction{again})))
 	fmt.Fprintln(w, "Bob can see his payment in the history, so the second spend is caught.")
@@ -127,7 +127,7 @@ func run(_ context.Context, w io.Writer, args []string) error {
 	fmt.Fprintln(w, "went to herself instead of to Bob. She signs that transfer herself, so its")
 	fmt.Fprintln(w, "signature is genuine, and swaps it in.")
 	forged := cloneChain(srv.chain)
-	forged[*tamperAt].Transactions[0] = mallory.Send(chainID, mallory.Address(), 30, 1, 0)
+	forged[*tamperAt].Transactions[0] = mallory.SignTransfer(chainID, mallory.Address(), 30, 1, 0)
 	printCheck(w, "  check:", verifyChain(forged, serverKey, chainID))
 	fmt.Fprintln(w)
 
@@ -337,7 +337,7 @@ func (b *book) transfers(chainID blockchain.Hash, height, n int) []blockchain.Tr
 	txs := make([]blockchain.Transaction, n)
 	for j := range txs {
 		from, to := ring[(height+j)%3], ring[(height+j+1)%3]
-		txs[j] = b.Wallet(from).Send(chainID, b.Wallet(to).Address(), uint64(1+(7*height+3*j)%10), 0, b.sent[from])
+		txs[j] = b.Wallet(from).SignTransfer(chainID, b.Wallet(to).Address(), uint64(1+(7*height+3*j)%10), 0, b.sent[from])
 		b.sent[from]++
 	}
 	return txs

@@ -154,14 +154,14 @@ func TestServerRefusesReplays(t *testing.T) {
 	people := newBook("alice", "bob")
 	srv := newServer(sha256.Sum256([]byte("test server")), demo.FixedClock(time.Unix(0, 0), time.Second))
 	chainID := srv.startChain(nil)
-	tx := people.Wallet("alice").Send(chainID, people.Wallet("bob").Address(), 5, 0, 0)
+	tx := people.Wallet("alice").SignTransfer(chainID, people.Wallet("bob").Address(), 5, 0, 0)
 	if err := srv.publish([]blockchain.Transaction{tx}); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.publish([]blockchain.Transaction{tx}); err == nil {
 		t.Fatal("the server published the same transfer twice")
 	}
-	if err := srv.publish([]blockchain.Transaction{people.Wallet("alice").Send(chainID, people.Wallet("bob").Address(), 5, 0, 2)}); err == nil {
+	if err := srv.publish([]blockchain.Transaction{people.Wallet("alice").SignTransfer(chainID, people.Wallet("bob").Address(), 5, 0, 2)}); err == nil {
 		t.Fatal("the server published a transfer that skips a number")
 	}
 	if len(srv.chain) != 2 {

@@ -120,7 +120,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	for height := 1; height < sched.n; height++ {
 		txs := []blockchain.Transaction{blockchain.NewCoinbase(people.Wallet("miner").Address(), reward+2*fee, uint64(height))}
 		if height == *tamperAt {
-			txs = append(txs, mallory.Send(chainID, bob.Address(), 30, fee, 0))
+			txs = append(txs, mallory.SignTransfer(chainID, bob.Address(), 30, fee, 0))
 		} else {
 			txs = append(txs, people.transfer(chainID, height))
 		}
@@ -153,7 +153,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	t := *tamperAt
 	fmt.Fprintf(w, "Mallory rewrites block %d so that her 30 went to herself instead of to Bob.\n", t)
 	forged := cloneChain(chain)
-	forged[t].Transactions[1] = mallory.Send(chainID, mallory.Address(), 30, fee, 0)
+	forged[t].Transactions[1] = mallory.SignTransfer(chainID, mallory.Address(), 30, fee, 0)
 	printCheck(w, "Check after swapping the transfer:", verifyChain(forged, sched))
 	forged[t].Header.MerkleRoot = forged[t].ComputeMerkleRoot()
 	problems := verifyChain(forged, sched)
@@ -354,7 +354,7 @@ func newBook(names ...string) *book {
 func (b *book) transfer(chainID blockchain.Hash, k int) blockchain.Transaction {
 	ring := []string{"alice", "bob", "carol"}
 	from, to := ring[k%3], ring[(k+1)%3]
-	tx := b.Wallet(from).Send(chainID, b.Wallet(to).Address(), uint64(1+(7*k)%10), fee, b.sent[from])
+	tx := b.Wallet(from).SignTransfer(chainID, b.Wallet(to).Address(), uint64(1+(7*k)%10), fee, b.sent[from])
 	b.sent[from]++
 	return tx
 }

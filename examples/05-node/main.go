@@ -89,7 +89,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	// the chain ID every payment is signed for.
 	people := demo.NewBook(allNames[:*npeople]...)
 	params := blockchain.TestParams()
-	params.InitialBits = blockchain.TargetFromBits(*bits).Compact()
+	params.InitialTarget = blockchain.TargetFromBits(*bits)
 	params.BlockReward = reward
 	params.Allocations = people.Allocations(opening)
 	people.Add("miner") // the node's reward address; added after the allocations
@@ -143,7 +143,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 				to = payers[rng.IntN(len(payers))]
 			}
 			payer := people.Wallet(from)
-			tx := payer.Send(chainID, people.Address(to), 100+rng.Uint64N(4901), 1+rng.Uint64N(20), node.NextNonce(payer.Address()))
+			tx := payer.SignTransfer(chainID, people.Address(to), 100+rng.Uint64N(4901), 1+rng.Uint64N(20), node.NextNonce(payer.Address()))
 			if err := node.SubmitTransaction(tx); err != nil {
 				return fmt.Errorf("payment %s refused: %w", describe(people, tx), err)
 			}
@@ -165,7 +165,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	alice, bob, carol := people.Wallet("alice"), people.Wallet("bob"), people.Wallet("carol")
 
 	have := node.Balance(carol.Address())
-	overspend := carol.Send(chainID, bob.Address(), have, 1, node.NextNonce(carol.Address()))
+	overspend := carol.SignTransfer(chainID, bob.Address(), have, 1, node.NextNonce(carol.Address()))
 	fmt.Fprintf(w, "  carol, who has %s, pays bob all of it plus a fee of 1:\n", demo.Commas(have))
 	if err := refuse(w, node, overspend, blockchain.ErrInsufficientFunds); err != nil {
 		return err
@@ -191,8 +191,8 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	// first and refuses the second; once the first is in a block, the second
 	// can never be valid.
 	nonce := node.NextNonce(alice.Address())
-	toBob := alice.Send(chainID, bob.Address(), 1_000, 10, nonce)
-	toCarol := alice.Send(chainID, carol.Address(), 1_000, 10, nonce)
+	toBob := alice.SignTransfer(chainID, bob.Address(), 1_000, 10, nonce)
+	toCarol := alice.SignTransfer(chainID, carol.Address(), 1_000, 10, nonce)
 	fmt.Fprintf(w, "A double spend: alice signs two payments with the same nonce %d.\n", nonce)
 	if err := node.SubmitTransaction(toBob); err != nil {
 		return fmt.Errorf("payment %s refused: %w", describe(people, toBob), err)

@@ -192,7 +192,7 @@ func checkStory(t *testing.T, args []string, s story, people, pay, nblks, wantBi
 		if z := leadingZeroBits(t, b.hash); z < wantBits {
 			t.Errorf("%q: block %d hash %s… has %d zero bits, needs %d", args, b.height, b.hash, z, wantBits)
 		}
-		if want := time.Unix(0, genesis).Add(time.Duration(b.height) * blockInterval).UTC(); !b.time.Equal(want) {
+		if want := genesis.Add(time.Duration(b.height) * blockInterval).UTC(); !b.time.Equal(want) {
 			t.Errorf("%q: block %d stamped %v, want %v", args, b.height, b.time, want)
 		}
 		if b.tries != b.nonce+1 {

@@ -56,7 +56,7 @@ func stopMining(ctx context.Context, nodes []*blockchain.Node, timeout time.Dura
 
 // blockWork returns the work of one block: the chain's target is fixed.
 func blockWork(params blockchain.Params) *big.Int {
-	t, _ := blockchain.TargetFromCompact(params.InitialBits)
+	t, _ := blockchain.TargetFromCompact(params.InitialTarget.Compact())
 	return t.Work()
 }
 

@@ -78,7 +78,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	names := allNames[:cfg.people]
 	people := demo.NewBook(names...)
 	params := blockchain.TestParams()
-	params.InitialBits = blockchain.TargetFromBits(cfg.bits).Compact()
+	params.InitialTarget = blockchain.TargetFromBits(cfg.bits)
 	params.BlockReward = reward
 	params.Allocations = people.Allocations(opening)
 

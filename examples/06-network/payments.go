@@ -67,7 +67,7 @@ func (p *payer) pay() {
 		to = p.people[len(p.people)-1]
 	}
 	node := from.reach[p.rng.IntN(len(from.reach))]
-	tx := p.book.Wallet(from.name).Send(p.chainID, p.book.Address(to.name), 100+p.rng.Uint64N(4901), 1+p.rng.Uint64N(20), from.nonce)
+	tx := p.book.Wallet(from.name).SignTransfer(p.chainID, p.book.Address(to.name), 100+p.rng.Uint64N(4901), 1+p.rng.Uint64N(20), from.nonce)
 	if err := node.SubmitTransaction(tx); err != nil {
 		p.refused++ // the nonce stays unused; the next payment takes it
 		return
