@@ -44,18 +44,18 @@ type Chain struct {
 	store   Store
 	log     *slog.Logger
 
-	index      map[Hash]*blockNode   // every header in the tree, invalid ones included
-	main       []*blockNode          // main[h] is the main chain's block at height h
-	bestHeader *blockNode            // the valid header with the most work
-	candidates map[*blockNode]bool   // linked, valid blocks with at least the tip's work
-	leaves     map[*blockNode]bool   // valid headers without valid children
-	loose      []*blockNode          // bodies held in memory, not stored, oldest first (may hold stale entries)
-	looseN     int                   // how many entries of loose are live
-	looseBytes int                   // their total size
-	state      *state                // accounts and confirmed transactions at the tip
-	invalid    invalidCache          // refused headers that are not in the tree
-	seq        uint64                // arrival counter: first seen wins ties
-	sigChecks  uint64                // signatures verified, for Stats
+	index      map[Hash]*blockNode // every header in the tree, invalid ones included
+	main       []*blockNode        // main[h] is the main chain's block at height h
+	bestHeader *blockNode          // the valid header with the most work
+	candidates map[*blockNode]bool // linked, valid blocks with at least the tip's work
+	leaves     map[*blockNode]bool // valid headers without valid children
+	loose      []*blockNode        // bodies held in memory, not stored, oldest first (may hold stale entries)
+	looseN     int                 // how many entries of loose are live
+	looseBytes int                 // their total size
+	state      *state              // accounts and confirmed transactions at the tip
+	invalid    invalidCache        // refused headers that are not in the tree
+	seq        uint64              // arrival counter: first seen wins ties
+	sigChecks  uint64              // signatures verified, for Stats
 }
 
 // ChainOptions are a [Chain]'s local settings; none of them is consensus.

@@ -21,8 +21,8 @@ func TestParamsValidate(t *testing.T) {
 		},
 		"no halving, too much reward": func(p *Params) { p.HalvingInterval, p.BlockReward = 0, 1000*Coin },
 		"no positive block time":      func(p *Params) { p.TargetBlockTime = 0 },
-		"tiny blocks":             func(p *Params) { p.MaxBlockSize = 100 },
-		"blocks beyond a message": func(p *Params) { p.MaxBlockSize = MaxBlockSizeLimit + 1 },
+		"tiny blocks":                 func(p *Params) { p.MaxBlockSize = 100 },
+		"blocks beyond a message":     func(p *Params) { p.MaxBlockSize = MaxBlockSizeLimit + 1 },
 		"retarget timespan overflows": func(p *Params) {
 			p.RetargetInterval, p.TargetBlockTime = 1<<40, 1<<40
 		},
