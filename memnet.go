@@ -549,7 +549,7 @@ func (c *memConn) Close() error {
 // Drop removes the link between this endpoint and peer, as a node does with
 // a peer that sent invalid data; copies in flight on it are cut. It fails
 // with ErrUnknownPeer if they are not linked, and ErrClosed after Close.
-func (c *memConn) Drop(peer PeerID) error {
+func (c *memConn) Drop(peer PeerID, ban time.Duration) error {
 	n := c.net
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -580,7 +580,7 @@ func TestMemNetworkDrop(t *testing.T) {
 	}
 
 	memnetSend(t, bob, "alice", []byte("invalid block"))
-	if err := d.Drop("bob"); err != nil {
+	if err := d.Drop("bob", 0); err != nil {
 		t.Fatalf("Drop(bob): %v", err)
 	}
 	clock.Advance(time.Hour)
@@ -593,10 +593,10 @@ func TestMemNetworkDrop(t *testing.T) {
 	if err := bob.Send("alice", []byte("x")); !errors.Is(err, blockchain.ErrUnknownPeer) {
 		t.Errorf("bob.Send(alice) after Drop: err = %v, want ErrUnknownPeer", err)
 	}
-	if err := d.Drop("bob"); !errors.Is(err, blockchain.ErrUnknownPeer) {
+	if err := d.Drop("bob", 0); !errors.Is(err, blockchain.ErrUnknownPeer) {
 		t.Errorf("second Drop(bob): err = %v, want ErrUnknownPeer", err)
 	}
-	if err := d.Drop("alice"); !errors.Is(err, blockchain.ErrUnknownPeer) {
+	if err := d.Drop("alice", 0); !errors.Is(err, blockchain.ErrUnknownPeer) {
 		t.Errorf("Drop(self): err = %v, want ErrUnknownPeer", err)
 	}
 
@@ -608,7 +608,7 @@ func TestMemNetworkDrop(t *testing.T) {
 	}
 
 	alice.Close()
-	if err := d.Drop("carol"); !errors.Is(err, blockchain.ErrClosed) {
+	if err := d.Drop("carol", 0); !errors.Is(err, blockchain.ErrClosed) {
 		t.Errorf("Drop after Close: err = %v, want ErrClosed", err)
 	}
 }

@@ -417,7 +417,7 @@ func (n *Node) misbehave(from PeerID, err error) {
 	if c := n.conn.Load(); c != nil {
 		if d, ok := c.Conn.(Dropper); ok {
 			n.log.Warn("dropping peer", "peer", string(from))
-			_ = d.Drop(from)
+			_ = d.Drop(from, 0)
 			delete(n.peers, from)
 		}
 	}
