@@ -152,3 +152,62 @@ func TestChainIDCommitsToTheRules(t *testing.T) {
 		t.Fatalf("the allocation is reported at height %d", info.Height)
 	}
 }
+
+// The timewarp attack (finding of the consensus review): a majority miner
+// stamps every block as early as the rules allow, except the last block of
+// each retarget interval, which gets the honest time. Blocks come at
+// exactly the intended pace, so nobody sees a stamp in the future. When a
+// retarget measured only from the first to the last block of an interval,
+// each interval looked four times too slow and the target fell to PowLimit
+// in a few intervals. Measured across the link from the previous interval's
+// last block, every interval measures its honest duration, and the target
+// stays where it was.
+func TestTimewarpCannotEaseTheTarget(t *testing.T) {
+	const interval = 10
+	g := newGen(t, 1, func(p *Params) {
+		p.RetargetInterval = interval
+		p.InitialTarget = TargetFromBits(12)
+		p.PowLimit = TargetFromBits(4)
+	})
+	c := g.chain()
+	step := int64(g.params.TargetBlockTime)
+	warp := int64(g.params.MaxTimewarp)
+	parent := g.genesis
+	for h := uint64(1); h <= 8*interval; h++ {
+		bits, _ := c.NextBits(parent.Hash())
+		mtp, _ := c.MedianTimePast(parent.Hash())
+		stamp := mtp + 1 // as early as the median-time rule allows
+		if h%interval == 0 {
+			stamp = max(stamp, parent.Header.Time-warp) // as early as the timewarp bound allows
+		}
+		if h%interval == interval-1 {
+			stamp = g.genesis.Header.Time + int64(h)*step // the honest time
+		}
+		b := g.next(parent, nil, func(b *Block) { b.Header.Bits, b.Header.Time = bits, stamp })
+		g.add(c, b)
+		parent = b
+	}
+	bits, _ := c.NextBits(parent.Hash())
+	got, _ := TargetFromCompact(bits)
+	initial, _ := TargetFromCompact(g.params.InitialTarget.Compact())
+	if got.Big().Cmp(initial.Big()) > 0 {
+		t.Fatalf("after 8 intervals the target eased from %d to %d zero bits", initial.ZeroBits(), got.ZeroBits())
+	}
+
+	// The bound itself: the first block of an interval may not be stamped
+	// more than MaxTimewarp before its parent.
+	last := parent
+	for last.Header.Height%interval != interval-1 {
+		bits, _ := c.NextBits(last.Hash())
+		prev := last
+		last = g.next(last, nil, func(b *Block) { b.Header.Bits, b.Header.Time = bits, prev.Header.Time+3*warp })
+		g.add(c, last)
+	}
+	bits, _ = c.NextBits(last.Hash())
+	early := g.next(last, nil, func(b *Block) { b.Header.Bits, b.Header.Time = bits, last.Header.Time-warp-1 })
+	if _, err := c.AddBlock(early, g.now); !errors.Is(err, ErrTimeTooOld) {
+		t.Fatalf("first block of an interval stamped MaxTimewarp+1ns before its parent: %v, want ErrTimeTooOld", err)
+	}
+	onTime := g.next(last, nil, func(b *Block) { b.Header.Bits, b.Header.Time = bits, last.Header.Time-warp })
+	g.add(c, onTime)
+}
