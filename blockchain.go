@@ -204,6 +204,10 @@ func (s AddStatus) String() string {
 type AddResult struct {
 	Status AddStatus
 	Hash   Hash // the (last) added block's hash
+	// Refused is the hash of the block the returned error is about: the
+	// refused block, or the block of the batch's branch found invalid when
+	// connected. Zero without an error.
+	Refused Hash
 	// Disconnected lists the blocks that left the main chain, old tip
 	// first. Their transactions may belong back in a mempool.
 	Disconnected []*Block
@@ -254,7 +258,7 @@ func (c *Chain) AddBlocks(blocks []*Block, now time.Time) (AddResult, error) {
 		res.Hash = hash
 		n, rerr := c.acceptHeader(&b.Header, hash, now.UnixNano())
 		if rerr != nil {
-			firstErr = rerr
+			firstErr, res.Refused = rerr, hash
 			break
 		}
 		if n.has(nodeHasBody) {
@@ -265,7 +269,7 @@ func (c *Chain) AddBlocks(blocks []*Block, now time.Time) (AddResult, error) {
 			if !mutable { // the header commits to this body: the block is bad
 				c.markInvalid(n, rerr.Code)
 			}
-			firstErr = rerr
+			firstErr, res.Refused = rerr, hash
 			break
 		}
 		c.attachBody(n, cp)
@@ -300,6 +304,7 @@ func (c *Chain) AddBlocks(blocks []*Block, now time.Time) (AddResult, error) {
 	for _, f := range failures {
 		for _, n := range added {
 			if n.invalid != 0 && isAncestor(f.node, n) {
+				res.Refused = f.node.hash
 				return res, f.err
 			}
 		}
@@ -1032,6 +1037,19 @@ func (c *Chain) OnMainChain(h Hash) bool {
 // most window blocks above the fork and returns at most max hashes. It
 // returns nil for an unknown or invalid target.
 func (c *Chain) MissingBodies(target Hash, max, window int) []Hash {
+	var out []Hash
+	for _, m := range c.missingBodies(target, max, window) {
+		out = append(out, m.hash)
+	}
+	return out
+}
+
+type blockID struct {
+	hash   Hash
+	height uint64
+}
+
+func (c *Chain) missingBodies(target Hash, max, window int) []blockID {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	t, ok := c.index[target]
@@ -1040,10 +1058,10 @@ func (c *Chain) MissingBodies(target Hash, max, window int) []Hash {
 	}
 	fork := lastCommonAncestor(t, c.tip())
 	top := min(t.height(), fork.height()+uint64(window))
-	var out []Hash
+	var out []blockID
 	for n := t.ancestor(top); n != fork; n = n.parent {
 		if !n.has(nodeHasBody) {
-			out = append(out, n.hash)
+			out = append(out, blockID{n.hash, n.height()})
 		}
 	}
 	slices.Reverse(out)
@@ -1051,6 +1069,19 @@ func (c *Chain) MissingBodies(target Hash, max, window int) []Hash {
 		out = out[:max]
 	}
 	return out
+}
+
+// sharedHeight returns the height of the last block that a and b (known
+// headers) share.
+func (c *Chain) sharedHeight(a, b Hash) (uint64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	na, ok1 := c.index[a]
+	nb, ok2 := c.index[b]
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return lastCommonAncestor(na, nb).height(), true
 }
 
 // IsAncestor reports whether the block anc is desc or one of its

@@ -9,12 +9,16 @@ import (
 // Message is one unit of the node-to-node protocol. Nodes exchange them as
 // bytes ([EncodeMessage], [DecodeMessage]) over any [Network].
 //
-// The protocol, in the paper's terms (§5): a node announces new
-// transactions and blocks by hash ([InvMsg]); a peer that lacks them asks
-// ([GetDataMsg]) and gets them ([TxMsg], [BlockMsg]). Nodes tell each other
-// their tip and total work ([StatusMsg]); one that is behind sends a block
-// locator ([GetBlocksMsg]) and gets the blocks after the fork point in
-// bounded batches ([BlocksMsg]). No one ever re-sends a whole chain.
+// The protocol, in the paper's terms (§5), with Bitcoin's headers-first
+// sync: two nodes first shake hands ([VersionMsg], [VerAckMsg]): same
+// protocol version, same chain, not the same node. A node announces a new
+// block by its header ([HeadersMsg]) and a new transaction by its hash
+// ([InvMsg]); a peer that lacks them asks ([GetDataMsg]) and gets them
+// ([BlockMsg], [TxMsg]) or hears that they are gone ([NotFoundMsg]). A node
+// that is behind asks for headers after a block locator ([GetHeadersMsg]),
+// checks the header chain, and only then fetches the bodies it lacks, from
+// several peers at once. Nodes tell each other the addresses of nodes they
+// know ([GetAddrMsg], [AddrMsg]). No one ever re-sends a whole chain.
 type Message interface {
 	msgType() msgType
 }
@@ -22,34 +26,61 @@ type Message interface {
 type msgType byte
 
 const (
-	msgStatus msgType = iota + 1
+	msgVersion msgType = iota + 1
+	msgVerAck
+	msgGetHeaders
+	msgHeaders
 	msgInv
 	msgGetData
+	msgNotFound
 	msgTx
 	msgBlock
-	msgGetBlocks
-	msgBlocks
+	msgGetAddr
+	msgAddr
 )
+
+// ProtocolVersion is the version of the node-to-node protocol this
+// package speaks; peers with another version are refused at the handshake.
+const ProtocolVersion = 2
 
 // Protocol limits: a decoder refuses anything larger, before allocating.
 const (
-	// MaxInvItems bounds the items of an InvMsg or GetDataMsg.
+	// MaxInvItems bounds the items of an InvMsg, GetDataMsg or NotFoundMsg.
 	MaxInvItems = 1024
 	// MaxLocatorHashes bounds a block locator; 64 covers any chain
 	// shorter than 2^50 blocks.
 	MaxLocatorHashes = 64
-	// MaxBlocksPerMsg bounds the blocks of a BlocksMsg.
-	MaxBlocksPerMsg = 500
-	// maxWorkBytes bounds the total-work integer of a StatusMsg.
+	// MaxHeadersPerMsg bounds the headers of a HeadersMsg (192 KB).
+	MaxHeadersPerMsg = 2000
+	// MaxAddrsPerMsg bounds the addresses of an AddrMsg.
+	MaxAddrsPerMsg = 250
+	// MaxAddrLen bounds one address ("host:port") in bytes.
+	MaxAddrLen = 128
+	// maxWorkBytes bounds the total-work integer of a VersionMsg.
 	maxWorkBytes = 64
 )
 
-// StatusMsg tells a peer where this node's main chain ends.
-type StatusMsg struct {
+// VersionMsg opens a connection: each side sends it first, and nothing but
+// a VerAckMsg may follow it until the other side's arrives.
+type VersionMsg struct {
+	// Version is the sender's ProtocolVersion.
+	Version uint32
+	// ChainID is the sender's genesis hash: nodes of different chains do
+	// not talk.
+	ChainID Hash
+	// Nonce is random per node: a node that receives its own nonce has
+	// connected to itself.
+	Nonce uint64
+	// ListenAddr is where the sender accepts connections ("" if nowhere).
+	ListenAddr string
+	// Height, Tip and TotalWork describe the sender's main chain.
 	Height    uint64
 	Tip       Hash
 	TotalWork *big.Int
 }
+
+// VerAckMsg accepts a peer's VersionMsg.
+type VerAckMsg struct{}
 
 // InvType says what an [InvItem] names.
 type InvType byte
@@ -66,11 +97,14 @@ type InvItem struct {
 	Hash Hash
 }
 
-// InvMsg announces transactions and blocks the sender has.
+// InvMsg announces transactions the sender has.
 type InvMsg struct{ Items []InvItem }
 
-// GetDataMsg asks for announced transactions and blocks.
+// GetDataMsg asks for transactions and blocks.
 type GetDataMsg struct{ Items []InvItem }
+
+// NotFoundMsg answers the items of a GetDataMsg the sender does not have.
+type NotFoundMsg struct{ Items []InvItem }
 
 // TxMsg carries one transaction.
 type TxMsg struct{ Tx Transaction }
@@ -78,38 +112,69 @@ type TxMsg struct{ Tx Transaction }
 // BlockMsg carries one block.
 type BlockMsg struct{ Block Block }
 
-// GetBlocksMsg asks for the main-chain blocks after the first locator hash
-// the receiver knows (see [Chain.Locator]).
-type GetBlocksMsg struct{ Locator []Hash }
+// GetHeadersMsg asks for the main-chain headers after the first locator
+// hash the receiver knows (see [Chain.Locator]), up to MaxHeadersPerMsg or
+// up to Stop if it is among them (zero Stop: no stop).
+type GetHeadersMsg struct {
+	Locator []Hash
+	Stop    Hash
+}
 
-// BlocksMsg answers a GetBlocksMsg with consecutive blocks, lowest first.
-type BlocksMsg struct{ Blocks []Block }
+// HeadersMsg carries consecutive headers, lowest first: an answer to a
+// GetHeadersMsg, or the announcement of new blocks.
+type HeadersMsg struct{ Headers []Header }
 
-func (StatusMsg) msgType() msgType    { return msgStatus }
-func (InvMsg) msgType() msgType       { return msgInv }
-func (GetDataMsg) msgType() msgType   { return msgGetData }
-func (TxMsg) msgType() msgType        { return msgTx }
-func (BlockMsg) msgType() msgType     { return msgBlock }
-func (GetBlocksMsg) msgType() msgType { return msgGetBlocks }
-func (BlocksMsg) msgType() msgType    { return msgBlocks }
+// GetAddrMsg asks for addresses of other nodes.
+type GetAddrMsg struct{}
+
+// AddrMsg carries addresses of nodes ("host:port") the sender knows.
+type AddrMsg struct{ Addrs []string }
+
+func (VersionMsg) msgType() msgType    { return msgVersion }
+func (VerAckMsg) msgType() msgType     { return msgVerAck }
+func (GetHeadersMsg) msgType() msgType { return msgGetHeaders }
+func (HeadersMsg) msgType() msgType    { return msgHeaders }
+func (InvMsg) msgType() msgType        { return msgInv }
+func (GetDataMsg) msgType() msgType    { return msgGetData }
+func (NotFoundMsg) msgType() msgType   { return msgNotFound }
+func (TxMsg) msgType() msgType         { return msgTx }
+func (BlockMsg) msgType() msgType      { return msgBlock }
+func (GetAddrMsg) msgType() msgType    { return msgGetAddr }
+func (AddrMsg) msgType() msgType       { return msgAddr }
 
 // EncodeMessage returns the wire form of m: a type byte, then the payload.
-// It refuses messages beyond the protocol limits or MaxMessageSize.
+// It refuses messages beyond the protocol limits or MaxMessageSize. Counts
+// are minimal unsigned varints (encoding/binary's Uvarint), integers
+// big-endian:
 //
-//	Status    height u64 | tip 32 | work length u8 | work, big-endian
-//	Inv       count uvarint | count × (type u8 | hash 32)
-//	GetData   as Inv
-//	Tx        the 141-byte transaction
-//	Block     the block encoding
-//	GetBlocks count uvarint | count × hash 32
-//	Blocks    count uvarint | count × (length uvarint | block encoding)
+//	type payload
+//	   1 Version     version u32 | chain ID 32 | nonce u64 | listen address (length u8 | bytes)
+//	                 | height u64 | tip 32 | total work (length u8 | big-endian bytes, no leading zero)
+//	   2 VerAck      (empty)
+//	   3 GetHeaders  count | count × hash 32 | stop 32
+//	   4 Headers     count | count × header 96
+//	   5 Inv         count | count × (type u8 | hash 32)
+//	   6 GetData     as Inv
+//	   7 NotFound    as Inv
+//	   8 Tx          the 141-byte transaction
+//	   9 Block       the block encoding
+//	  10 GetAddr     (empty)
+//	  11 Addr        count | count × (length u8 | "host:port")
 func EncodeMessage(m Message) ([]byte, error) {
 	if m == nil {
-		return nil, fmt.Errorf("%w: nil message", ErrMalformed)
+		return nil, ruleErr(ErrMalformed, "nil message")
 	}
 	b := []byte{byte(m.msgType())}
 	switch m := m.(type) {
-	case StatusMsg:
+	case VersionMsg:
+		b = binary.BigEndian.AppendUint32(b, m.Version)
+		b = append(b, m.ChainID[:]...)
+		b = binary.BigEndian.AppendUint64(b, m.Nonce)
+		if len(m.ListenAddr) > MaxAddrLen {
+			return nil, ruleErr(ErrMalformed, "listen address of %d bytes, limit %d", len(m.ListenAddr), MaxAddrLen)
+		}
+		b = append(b, byte(len(m.ListenAddr)))
+		b = append(b, m.ListenAddr...)
 		b = binary.BigEndian.AppendUint64(b, m.Height)
 		b = append(b, m.Tip[:]...)
 		var work []byte
@@ -124,15 +189,8 @@ func EncodeMessage(m Message) ([]byte, error) {
 		}
 		b = append(b, byte(len(work)))
 		b = append(b, work...)
-	case InvMsg:
-		return appendInv(b, m.Items)
-	case GetDataMsg:
-		return appendInv(b, m.Items)
-	case TxMsg:
-		b = m.Tx.appendBinary(b)
-	case BlockMsg:
-		b, _ = m.Block.AppendBinary(b)
-	case GetBlocksMsg:
+	case VerAckMsg, GetAddrMsg:
+	case GetHeadersMsg:
 		if len(m.Locator) > MaxLocatorHashes {
 			return nil, ruleErr(ErrMalformed, "locator of %d hashes, limit %d", len(m.Locator), MaxLocatorHashes)
 		}
@@ -140,14 +198,36 @@ func EncodeMessage(m Message) ([]byte, error) {
 		for _, h := range m.Locator {
 			b = append(b, h[:]...)
 		}
-	case BlocksMsg:
-		if len(m.Blocks) > MaxBlocksPerMsg {
-			return nil, ruleErr(ErrMalformed, "%d blocks in one message, limit %d", len(m.Blocks), MaxBlocksPerMsg)
+		b = append(b, m.Stop[:]...)
+	case HeadersMsg:
+		if len(m.Headers) > MaxHeadersPerMsg {
+			return nil, ruleErr(ErrMalformed, "%d headers in one message, limit %d", len(m.Headers), MaxHeadersPerMsg)
 		}
-		b = binary.AppendUvarint(b, uint64(len(m.Blocks)))
-		for i := range m.Blocks {
-			b = binary.AppendUvarint(b, uint64(m.Blocks[i].Size()))
-			b, _ = m.Blocks[i].AppendBinary(b)
+		b = binary.AppendUvarint(b, uint64(len(m.Headers)))
+		for i := range m.Headers {
+			b = m.Headers[i].appendBinary(b)
+		}
+	case InvMsg:
+		return appendInv(b, m.Items)
+	case GetDataMsg:
+		return appendInv(b, m.Items)
+	case NotFoundMsg:
+		return appendInv(b, m.Items)
+	case TxMsg:
+		b = m.Tx.appendBinary(b)
+	case BlockMsg:
+		b, _ = m.Block.AppendBinary(b)
+	case AddrMsg:
+		if len(m.Addrs) > MaxAddrsPerMsg {
+			return nil, ruleErr(ErrMalformed, "%d addresses in one message, limit %d", len(m.Addrs), MaxAddrsPerMsg)
+		}
+		b = binary.AppendUvarint(b, uint64(len(m.Addrs)))
+		for _, a := range m.Addrs {
+			if len(a) > MaxAddrLen {
+				return nil, ruleErr(ErrMalformed, "address of %d bytes, limit %d", len(a), MaxAddrLen)
+			}
+			b = append(b, byte(len(a)))
+			b = append(b, a...)
 		}
 	default:
 		return nil, ruleErr(ErrMalformed, "unknown message type %T", m)
@@ -183,9 +263,16 @@ func DecodeMessage(data []byte) (Message, error) {
 	r := &reader{b: data[1:]}
 	var m Message
 	switch msgType(data[0]) {
-	case msgStatus:
-		s := StatusMsg{Height: r.uint64()}
-		s.Tip = r.hash()
+	case msgVersion:
+		v := VersionMsg{Version: r.uint32()}
+		v.ChainID = r.hash()
+		v.Nonce = r.uint64()
+		v.ListenAddr = string(r.bytes(int(r.byte())))
+		if len(v.ListenAddr) > MaxAddrLen {
+			return nil, ruleErr(ErrMalformed, "listen address of %d bytes", len(v.ListenAddr))
+		}
+		v.Height = r.uint64()
+		v.Tip = r.hash()
 		n := int(r.byte())
 		if n > maxWorkBytes {
 			return nil, ruleErr(ErrMalformed, "total work of %d bytes", n)
@@ -194,12 +281,34 @@ func DecodeMessage(data []byte) (Message, error) {
 		if n > 0 && work != nil && work[0] == 0 {
 			return nil, ruleErr(ErrMalformed, "total work has a leading zero byte")
 		}
-		s.TotalWork = new(big.Int).SetBytes(work)
-		m = s
+		v.TotalWork = new(big.Int).SetBytes(work)
+		m = v
+	case msgVerAck:
+		m = VerAckMsg{}
+	case msgGetAddr:
+		m = GetAddrMsg{}
+	case msgGetHeaders:
+		n := r.count(MaxLocatorHashes, HashSize)
+		loc := make([]Hash, 0, n)
+		for range n {
+			loc = append(loc, r.hash())
+		}
+		m = GetHeadersMsg{Locator: loc, Stop: r.hash()}
+	case msgHeaders:
+		n := r.count(MaxHeadersPerMsg, HeaderSize)
+		hs := make([]Header, n)
+		for i := range hs {
+			if raw := r.bytes(HeaderSize); raw != nil {
+				hs[i].decode(raw)
+			}
+		}
+		m = HeadersMsg{Headers: hs}
 	case msgInv:
 		m = InvMsg{Items: r.inv()}
 	case msgGetData:
 		m = GetDataMsg{Items: r.inv()}
+	case msgNotFound:
+		m = NotFoundMsg{Items: r.inv()}
 	case msgTx:
 		var tx Transaction
 		if err := tx.UnmarshalBinary(r.rest()); err != nil {
@@ -212,29 +321,17 @@ func DecodeMessage(data []byte) (Message, error) {
 			return nil, err
 		}
 		m = BlockMsg{Block: b}
-	case msgGetBlocks:
-		n := r.count(MaxLocatorHashes, HashSize)
-		loc := make([]Hash, 0, n)
+	case msgAddr:
+		n := r.count(MaxAddrsPerMsg, 1)
+		addrs := make([]string, 0, n)
 		for range n {
-			loc = append(loc, r.hash())
-		}
-		m = GetBlocksMsg{Locator: loc}
-	case msgBlocks:
-		n := r.count(MaxBlocksPerMsg, HeaderSize+1)
-		blocks := make([]Block, 0, n)
-		for range n {
-			size := r.count(MaxMessageSize, 1)
-			raw := r.bytes(size)
-			if r.err != nil {
-				break
+			k := int(r.byte())
+			if k > MaxAddrLen {
+				return nil, ruleErr(ErrMalformed, "address of %d bytes, limit %d", k, MaxAddrLen)
 			}
-			var b Block
-			if err := b.UnmarshalBinary(raw); err != nil {
-				return nil, err
-			}
-			blocks = append(blocks, b)
+			addrs = append(addrs, string(r.bytes(k)))
 		}
-		m = BlocksMsg{Blocks: blocks}
+		m = AddrMsg{Addrs: addrs}
 	default:
 		return nil, ruleErr(ErrMalformed, "unknown message type %d", data[0])
 	}
@@ -274,6 +371,13 @@ func (r *reader) bytes(n int) []byte {
 func (r *reader) byte() byte {
 	if b := r.bytes(1); b != nil {
 		return b[0]
+	}
+	return 0
+}
+
+func (r *reader) uint32() uint32 {
+	if b := r.bytes(4); b != nil {
+		return binary.BigEndian.Uint32(b)
 	}
 	return 0
 }

@@ -2,18 +2,23 @@ package blockchain
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// NodeConfig configures a [Node]. Chain and Network are required; every
-// other field has a working zero value.
+// NodeConfig configures a [Node]. ID, Chain and Network are required;
+// every other field has a working zero value. Worker counts follow one
+// rule throughout the package: 0 means one per core.
 type NodeConfig struct {
-	// ID is the node's name on the network.
+	// ID is the node's name on the network (and in its logs).
 	ID PeerID
 	// Chain is the node's chain; the node adds blocks to it.
 	Chain *Chain
@@ -26,49 +31,84 @@ type NodeConfig struct {
 	Miner Address
 	// Mining starts the miner with the node; SetMining changes it later.
 	Mining bool
-	// MiningWorkers is how many goroutines mine; fewer than 1 means 1.
+	// MiningWorkers is how many goroutines mine; 0 means one per core.
 	MiningWorkers int
 	// HashRate, if positive, limits the miner to about this many hashes
 	// a second. A simulation gives each miner its share of the network's
 	// hash power this way, whatever the machine's speed.
 	HashRate float64
+	// MinBlockInterval paces the miner, so that a network at a trivial
+	// target (TestParams: 256 hashes a block) cannot flood itself with
+	// blocks. After the tip changes the miner waits a random time, between
+	// half and one and a half MinBlockInterval, before it mines on the new
+	// tip. 0 means the chain's TargetBlockTime when its difficulty is fixed
+	// (RetargetInterval 0) and no pause when the difficulty adjusts itself;
+	// negative means no pause. It is the node's choice, not consensus.
+	MinBlockInterval time.Duration
 
-	// StatusInterval is how often the node tells its peers its tip;
-	// 0 means one second.
-	StatusInterval time.Duration
+	// TickInterval is how often the node checks its requests and peers;
+	// 0 means 200ms.
+	TickInterval time.Duration
+	// SyncInterval is how often the node asks a peer for headers after
+	// its tip, even with nothing announced, so that a lost announcement
+	// (or a healed partition) never leaves it behind; 0 means 2s.
+	SyncInterval time.Duration
 	// TemplateRefresh is how often the miner rebuilds its block to take
 	// in new transactions; 0 means two seconds.
 	TemplateRefresh time.Duration
-	// RequestTimeout is how long the node waits for data it asked a peer
-	// for before it may ask again; 0 means five seconds.
+	// RequestTimeout is how long the node waits for headers, blocks or
+	// transactions it asked a peer for before it asks again, elsewhere if
+	// it can; 0 means five seconds. It runs on elapsed time, not on Now.
 	RequestTimeout time.Duration
+	// HandshakeTimeout is how long a new peer has to complete the version
+	// handshake; 0 means ten seconds.
+	HandshakeTimeout time.Duration
+	// BanTime is how long a peer that broke the protocol (malformed data,
+	// invalid proof-of-work or blocks, another chain) is kept away, where
+	// the transport can ban; 0 means ten minutes.
+	BanTime time.Duration
+	// ServeRate bounds, in bytes a second, what the node sends one peer in
+	// answer to its requests (headers and blocks), so serving one peer
+	// never starves the node's loop or its other peers; 0 means 32 MiB/s.
+	ServeRate int
+	// TargetOutbound is how many peers the node dials by itself from the
+	// addresses it learns, on a transport that dials (TCP); 0 means 8.
+	TargetOutbound int
 
 	// Now is the node's clock, for block times and validation; nil means
-	// time.Now.
+	// time.Now. Request timers do not use it.
 	Now func() time.Time
+	// Seed seeds the node's randomness (its handshake nonce, the miner's
+	// pace, peer choices); 0 means a random seed.
+	Seed uint64
 	// Logger receives the node's logs; nil means none.
 	Logger *slog.Logger
 }
 
-// Node runs the protocol around a [Chain] (DESIGN: the thin loop around the
-// core): it mines on its tip, gossips transactions and blocks, tells peers
-// its tip and syncs from them when behind, and fetches the missing
-// ancestors of orphans from the peer that sent them. Its query and control
-// methods are safe to call while it runs.
+// Node runs the protocol around a [Chain], as a thin loop around the core:
+// it shakes hands with peers, syncs headers first and then bodies from
+// several peers, gossips transactions and blocks, serves its peers within
+// a budget, learns and dials addresses, and mines on its tip. Its query and
+// control methods are safe to call while it runs.
 type Node struct {
-	cfg   NodeConfig
-	chain *Chain
-	pool  *Mempool
-	log   *slog.Logger
-	now   func() time.Time
+	cfg    NodeConfig
+	chain  *Chain
+	pool   *Mempool
+	log    *slog.Logger
+	now    func() time.Time
+	start  time.Time
+	nonce  uint64 // handshake nonce
+	seed   uint64
+	paceIn time.Duration
 
-	running atomic.Bool
-	conn    atomic.Pointer[connBox]
+	running  atomic.Bool
+	conn     atomic.Pointer[connBox]
+	loopDone atomic.Pointer[chan struct{}] // closed when the loop has ended
 
 	mining    atomic.Bool
 	miner     atomic.Pointer[Address]
 	wakeMiner chan struct{}
-	mined     chan minedBlock
+	mined     chan *minedBlock
 	hashes    atomic.Uint64
 	found     atomic.Uint64
 
@@ -80,67 +120,86 @@ type Node struct {
 	subs   map[int]chan Event
 	nextID int
 
+	sendMu sync.Mutex // serializes Send's choice of nonce
+
+	infoMu   sync.RWMutex
+	peerInfo []PeerInfo // the ready peers, for Peers
+
 	// Loop-owned state: touched only by the Run goroutine.
-	peers    map[PeerID]*peerState
-	inflight map[Hash]request  // data asked for, from whom and until when
-	rejected map[Hash]struct{} // transactions refused for good, not to fetch again
-	ticks    int               // status ticks so far
+	loop *nodeLoop
 }
 
 type connBox struct{ Conn }
 
+// minedBlock hands a block the miner found to the loop, which adds it and
+// fills in the result before closing done.
 type minedBlock struct {
 	block *Block
-	done  chan struct{} // closed once the loop has processed the block
+	res   AddResult
+	err   error
+	done  chan struct{}
 }
 
-type peerState struct {
-	syncUntil    time.Time // a block request to it is outstanding until then
-	lastBatch    Hash      // the last block of its last BlocksMsg
-	inflight     int       // items requested from it and not yet answered
-	misbehaviour int
-}
-
-// request is an item asked of a peer.
-type request struct {
-	peer  PeerID
-	until time.Time
-}
-
-// Limits on the node's bookkeeping and behaviour.
+// Defaults of NodeConfig.
 const (
-	maxInflight        = 4096 // transactions asked for and not yet received
-	maxInflightPerPeer = 1024 // items asked of one peer
-	maxRejected        = 4096
-	reannounceTicks    = 10 // status ticks between announcements of pending transactions
-	blocksReplyBudget  = MaxMessageSize / 2
-	dropThreshold      = 10 // invalid messages before a peer is dropped
-	subscriberBuffer   = 64
+	defaultTick             = 200 * time.Millisecond
+	defaultSyncInterval     = 2 * time.Second
+	defaultTemplateRefresh  = 2 * time.Second
+	defaultRequestTimeout   = 5 * time.Second
+	defaultHandshakeTimeout = 10 * time.Second
+	defaultBanTime          = 10 * time.Minute
+	defaultServeRate        = 32 << 20
+	defaultTargetOutbound   = 8
+	subscriberBuffer        = 256
 )
+
+// ErrBadConfig is returned (wrapped) by [NewNode] for an unusable config.
+var ErrBadConfig = errors.New("blockchain: invalid node config")
 
 // NewNode returns a node that is ready to Run.
 func NewNode(cfg NodeConfig) (*Node, error) {
-	if cfg.Chain == nil || cfg.Network == nil {
-		return nil, errors.New("blockchain: NodeConfig needs a Chain and a Network")
+	switch {
+	case cfg.ID == "":
+		return nil, fmt.Errorf("%w: empty ID", ErrBadConfig)
+	case cfg.Chain == nil:
+		return nil, fmt.Errorf("%w: no Chain", ErrBadConfig)
+	case cfg.Network == nil:
+		return nil, fmt.Errorf("%w: no Network", ErrBadConfig)
 	}
-	if cfg.MiningWorkers < 1 {
-		cfg.MiningWorkers = 1
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
 	}
-	if cfg.StatusInterval <= 0 {
-		cfg.StatusInterval = time.Second
+	def(&cfg.TickInterval, defaultTick)
+	def(&cfg.SyncInterval, defaultSyncInterval)
+	def(&cfg.TemplateRefresh, defaultTemplateRefresh)
+	def(&cfg.RequestTimeout, defaultRequestTimeout)
+	def(&cfg.HandshakeTimeout, defaultHandshakeTimeout)
+	def(&cfg.BanTime, defaultBanTime)
+	if cfg.ServeRate <= 0 {
+		cfg.ServeRate = defaultServeRate
 	}
-	if cfg.TemplateRefresh <= 0 {
-		cfg.TemplateRefresh = 2 * time.Second
-	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = 5 * time.Second
+	if cfg.TargetOutbound <= 0 {
+		cfg.TargetOutbound = defaultTargetOutbound
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	seed := cfg.Seed
+	for seed == 0 {
+		var b [8]byte
+		_, _ = crand.Read(b[:])
+		seed = binary.LittleEndian.Uint64(b[:])
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	params := cfg.Chain.Params()
+	pace := cfg.MinBlockInterval
+	if pace == 0 && params.RetargetInterval == 0 {
+		pace = params.TargetBlockTime
 	}
 	n := &Node{
 		cfg:       cfg,
@@ -148,8 +207,12 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		pool:      NewMempool(cfg.Chain, cfg.Mempool),
 		log:       log.With("node", string(cfg.ID)),
 		now:       cfg.Now,
+		start:     time.Now(),
+		seed:      seed,
+		nonce:     rand.New(rand.NewPCG(seed, 1)).Uint64(),
+		paceIn:    max(pace, 0),
 		wakeMiner: make(chan struct{}, 1),
-		mined:     make(chan minedBlock),
+		mined:     make(chan *minedBlock),
 		subs:      make(map[int]chan Event),
 	}
 	if cfg.HashRate > 0 {
@@ -160,6 +223,10 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	n.mining.Store(cfg.Mining)
 	return n, nil
 }
+
+// elapsed is the node's monotonic clock, for request timers: it keeps
+// running whatever NodeConfig.Now does.
+func (n *Node) elapsed() time.Duration { return time.Since(n.start) }
 
 // ID returns the node's network ID.
 func (n *Node) ID() PeerID { return n.cfg.ID }
@@ -180,12 +247,24 @@ func (n *Node) Balance(a Address) uint64 { return n.chain.Balance(a) }
 // its transactions pending at this node.
 func (n *Node) NextNonce(a Address) uint64 { return n.pool.NextNonce(a) }
 
-// Peers returns the peers the node can reach, or nil when it is not running.
-func (n *Node) Peers() []PeerID {
-	if c := n.conn.Load(); c != nil {
-		return c.Peers()
-	}
-	return nil
+// PeerInfo describes a peer the node has completed the handshake with.
+type PeerInfo struct {
+	// ID is the peer's ID on the network (its address, over TCP).
+	ID PeerID `json:"id"`
+	// ListenAddr is where the peer says it accepts connections.
+	ListenAddr string `json:"listen_addr,omitempty"`
+	// Height is the height of the best block the node knows the peer has.
+	Height uint64 `json:"height"`
+	// Since is when the handshake completed, by the node's clock.
+	Since time.Time `json:"since"`
+}
+
+// Peers returns the peers the node has completed the handshake with,
+// sorted by ID; none when it is not running.
+func (n *Node) Peers() []PeerInfo {
+	n.infoMu.RLock()
+	defer n.infoMu.RUnlock()
+	return slices.Clone(n.peerInfo)
 }
 
 // Hashes returns how many hashes the node's miner has tried.
@@ -193,6 +272,30 @@ func (n *Node) Hashes() uint64 { return n.hashes.Load() }
 
 // BlocksMined returns how many blocks the node's miner has found.
 func (n *Node) BlocksMined() uint64 { return n.found.Load() }
+
+// Status is a snapshot of a node, for programs that show it.
+type Status struct {
+	Tip Tip `json:"tip"`
+	// BestHeader is the end of the best header chain: ahead of Tip while
+	// the node downloads bodies.
+	BestHeader  Tip    `json:"best_header"`
+	Peers       int    `json:"peers"`
+	Mempool     int    `json:"mempool"`
+	Mining      bool   `json:"mining"`
+	Hashes      uint64 `json:"hashes"`
+	BlocksMined uint64 `json:"blocks_mined"`
+}
+
+// Status returns a snapshot of the node.
+func (n *Node) Status() Status {
+	n.infoMu.RLock()
+	peers := len(n.peerInfo)
+	n.infoMu.RUnlock()
+	return Status{
+		Tip: n.chain.Tip(), BestHeader: n.chain.BestHeader(), Peers: peers,
+		Mempool: n.pool.Len(), Mining: n.Mining(), Hashes: n.Hashes(), BlocksMined: n.BlocksMined(),
+	}
+}
 
 // SetMining starts or stops the miner. It takes effect at once, also while
 // a block is being mined.
@@ -223,9 +326,46 @@ func (n *Node) SubmitTransaction(tx Transaction) error {
 	if err := n.pool.Add(tx); err != nil {
 		return err
 	}
-	n.broadcast(InvMsg{Items: []InvItem{{Type: InvTx, Hash: tx.ID()}}}, "")
-	n.emit(Event{Type: EventMempool, Tip: n.chain.Tip(), Mempool: n.pool.Len()})
+	n.broadcast(InvMsg{Items: []InvItem{{Type: InvTx, Hash: tx.ID()}}})
+	n.emit(Event{Type: EventTx, Tx: &tx})
 	return nil
+}
+
+// Send pays amount from w to to with fee: it signs a transfer with w's next
+// nonce at this node (counting w's pending transactions) and submits it.
+// It returns the transaction, whose ID [Node.WaitConfirmed] can wait for.
+// Concurrent calls are serialized, so one wallet's payments get
+// consecutive nonces.
+func (n *Node) Send(w *Wallet, to Address, amount, fee uint64) (Transaction, error) {
+	n.sendMu.Lock()
+	defer n.sendMu.Unlock()
+	tx := w.SignTransfer(n.chain.ChainID(), to, amount, fee, n.NextNonce(w.Address()))
+	if err := n.SubmitTransaction(tx); err != nil {
+		return Transaction{}, err
+	}
+	return tx, nil
+}
+
+// WaitConfirmed waits until the transaction id is confirmed on the node's
+// main chain with at least confirmations blocks (1: in the tip block), and
+// returns where. A reorganization may take a confirmation back; it waits
+// on. It returns the context's error, wrapped, if ctx ends first.
+func (n *Node) WaitConfirmed(ctx context.Context, id Hash, confirmations uint64) (TxInfo, error) {
+	events, stop := n.Subscribe()
+	defer stop()
+	poll := time.NewTicker(time.Second) // in case events were missed
+	defer poll.Stop()
+	for {
+		if info, ok := n.chain.Transaction(id); ok && info.Confirmations >= max(confirmations, 1) {
+			return info, nil
+		}
+		select {
+		case <-ctx.Done():
+			return TxInfo{}, fmt.Errorf("waiting for transaction %s: %w", id.Short(12), ctx.Err())
+		case <-events:
+		case <-poll.C:
+		}
+	}
 }
 
 // EventType says what changed.
@@ -233,25 +373,50 @@ type EventType int
 
 // Event types.
 const (
-	// EventTip: the main chain's tip moved.
+	// EventTip: the main chain's tip moved. Connected and Disconnected
+	// hold the blocks that joined and left the main chain.
 	EventTip EventType = iota + 1
-	// EventMempool: the pending transactions changed.
-	EventMempool
+	// EventTx: a transaction entered the mempool (Tx).
+	EventTx
+	// EventPeerConnected: a peer completed the handshake (Peer).
+	EventPeerConnected
+	// EventPeerDisconnected: a peer left (Peer).
+	EventPeerDisconnected
 )
 
+// String returns the event type's name.
+func (t EventType) String() string {
+	switch t {
+	case EventTip:
+		return "tip"
+	case EventTx:
+		return "tx"
+	case EventPeerConnected:
+		return "peer-connected"
+	case EventPeerDisconnected:
+		return "peer-disconnected"
+	}
+	return fmt.Sprintf("EventType(%d)", int(t))
+}
+
 // Event reports a change at a node, for programs that draw or serve it.
+// Its blocks and transaction are the subscriber's to read, not to change.
 type Event struct {
 	Type EventType
-	Tip  Tip // the tip after the change
-	// Connected and Disconnected count the blocks that joined and left
-	// the main chain (EventTip); Disconnected > 0 is a reorganization.
-	Connected, Disconnected int
-	Mempool                 int // pending transactions after the change
+	Time time.Time // by the node's clock
+	Tip  Tip       // the tip after the change
+	// Connected lists the blocks that joined the main chain, lowest
+	// first; Disconnected those that left it, old tip first (EventTip). A
+	// non-empty Disconnected is a reorganization.
+	Connected, Disconnected []*Block
+	Tx                      *Transaction // EventTx
+	Peer                    PeerID       // EventPeerConnected, EventPeerDisconnected
+	Mempool                 int          // pending transactions after the change
 }
 
 // Subscribe returns a channel of the node's events and a function that
 // ends the subscription (and closes the channel). A subscriber that falls
-// more than 64 events behind misses events: it can always re-read the
+// more than 256 events behind misses events: it can always re-read the
 // current state with the query methods.
 func (n *Node) Subscribe() (<-chan Event, func()) {
 	n.subMu.Lock()
@@ -274,6 +439,11 @@ func (n *Node) Subscribe() (<-chan Event, func()) {
 }
 
 func (n *Node) emit(e Event) {
+	e.Time = n.now()
+	if e.Tip.Hash.IsZero() {
+		e.Tip = n.chain.Tip()
+	}
+	e.Mempool = n.pool.Len()
 	n.subMu.Lock()
 	defer n.subMu.Unlock()
 	for _, ch := range n.subs {
@@ -298,69 +468,52 @@ func (n *Node) Run(ctx context.Context) error {
 	defer n.running.Store(false)
 	conn, err := n.cfg.Network.Join(n.cfg.ID)
 	if err != nil {
-		return fmt.Errorf("blockchain: node %s: join: %w", n.cfg.ID, err)
+		return fmt.Errorf("node %s: join: %w", n.cfg.ID, err)
 	}
 	n.conn.Store(&connBox{conn})
-	n.peers = make(map[PeerID]*peerState)
-	n.inflight = make(map[Hash]request)
-	n.rejected = make(map[Hash]struct{})
+	n.loop = newNodeLoop(n)
 	n.log.Info("node started", "height", n.chain.Height())
 
 	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	n.loopDone.Store(&done)
 	var wg sync.WaitGroup
 	wg.Go(func() { n.mineLoop(ctx) })
-	closed := n.loop(ctx, conn)
+	closed := n.loop.run(ctx, conn)
+	close(done)
+	n.loopDone.Store(nil)
 	cancel()
 	wg.Wait()
 	n.conn.Store(nil)
 	conn.Close()
+	n.setPeerInfo(nil)
 	n.log.Info("node stopped", "height", n.chain.Height())
 	if closed {
-		return fmt.Errorf("blockchain: node %s: the network closed the connection: %w", n.cfg.ID, ErrClosed)
+		return fmt.Errorf("node %s: the network closed the connection: %w", n.cfg.ID, ErrClosed)
 	}
 	return nil
 }
 
-// loop handles messages, mined blocks and ticks until ctx is done or the
-// connection closes (then it reports true).
-func (n *Node) loop(ctx context.Context, conn Conn) (closed bool) {
-	status := time.NewTicker(n.cfg.StatusInterval)
-	defer status.Stop()
-	n.broadcast(n.statusMsg(), "")
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case p, ok := <-conn.Receive():
-			if !ok {
-				return true
-			}
-			n.handle(p)
-		case m := <-n.mined:
-			n.found.Add(1)
-			n.log.Debug("mined block", "height", m.block.Header.Height, "hash", m.block.Hash().Short(12))
-			_, _ = n.processBlock(m.block, "") // our own block: valid unless the tip moved
-			close(m.done)
-		case <-status.C:
-			n.broadcast(n.statusMsg(), "")
-			n.expire()
-			if n.ticks++; n.ticks%reannounceTicks == 0 {
-				n.announcePending()
-			}
+func (n *Node) setPeerInfo(ps []PeerInfo) {
+	slices.SortFunc(ps, func(a, b PeerInfo) int {
+		if a.ID < b.ID {
+			return -1
 		}
-	}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	n.infoMu.Lock()
+	n.peerInfo = ps
+	n.infoMu.Unlock()
 }
 
-func (n *Node) statusMsg() StatusMsg {
-	t := n.chain.Tip()
-	return StatusMsg{Height: t.Height, Tip: t.Hash, TotalWork: t.TotalWork}
-}
-
-// send encodes and sends m to one peer.
-func (n *Node) send(to PeerID, m Message) {
+// send encodes and sends m to one peer. It returns the encoded size.
+func (n *Node) send(to PeerID, m Message) int {
 	c := n.conn.Load()
 	if c == nil {
-		return
+		return 0
 	}
 	data, err := EncodeMessage(m)
 	if err == nil {
@@ -369,10 +522,12 @@ func (n *Node) send(to PeerID, m Message) {
 	if err != nil {
 		n.log.Debug("send failed", "to", string(to), "err", err)
 	}
+	return len(data)
 }
 
-// broadcast sends m to every peer but except.
-func (n *Node) broadcast(m Message, except PeerID) {
+// broadcast sends m to every peer that completed the handshake (all peers
+// when called from outside the loop: the transport's list).
+func (n *Node) broadcast(m Message) {
 	c := n.conn.Load()
 	if c == nil {
 		return
@@ -382,443 +537,23 @@ func (n *Node) broadcast(m Message, except PeerID) {
 		n.log.Error("encode failed", "err", err)
 		return
 	}
-	if except == "" {
-		err = c.Broadcast(data)
-	} else {
-		for _, p := range c.Peers() {
-			if p != except {
-				err = errors.Join(err, c.Send(p, data))
-			}
-		}
+	n.infoMu.RLock()
+	peers := make([]PeerID, len(n.peerInfo))
+	for i, p := range n.peerInfo {
+		peers[i] = p.ID
 	}
-	if err != nil {
-		n.log.Debug("broadcast incomplete", "err", err)
-	}
-}
-
-func (n *Node) peer(id PeerID) *peerState {
-	ps, ok := n.peers[id]
-	if !ok {
-		ps = &peerState{}
-		n.peers[id] = ps
-	}
-	return ps
-}
-
-// misbehave counts invalid data from a peer and drops the peer when the
-// transport allows and the count is reached.
-func (n *Node) misbehave(from PeerID, err error) {
-	ps := n.peer(from)
-	ps.misbehaviour++
-	n.log.Warn("invalid data from peer", "peer", string(from), "err", err, "count", ps.misbehaviour)
-	if ps.misbehaviour < dropThreshold {
-		return
-	}
-	if c := n.conn.Load(); c != nil {
-		if d, ok := c.Conn.(Dropper); ok {
-			n.log.Warn("dropping peer", "peer", string(from))
-			_ = d.Drop(from, 0)
-			delete(n.peers, from)
-		}
-	}
-}
-
-func (n *Node) handle(p Packet) {
-	msg, err := DecodeMessage(p.Data)
-	if err != nil {
-		n.misbehave(p.From, err)
-		return
-	}
-	switch m := msg.(type) {
-	case StatusMsg:
-		n.onStatus(p.From, m)
-	case InvMsg:
-		n.onInv(p.From, m.Items)
-	case GetDataMsg:
-		n.onGetData(p.From, m.Items)
-	case TxMsg:
-		n.onTx(p.From, m.Tx)
-	case BlockMsg:
-		n.received(m.Block.Hash())
-		_, _ = n.processBlock(&m.Block, p.From) // errors count against the sender
-	case GetBlocksMsg:
-		n.onGetBlocks(p.From, m.Locator)
-	case BlocksMsg:
-		n.onBlocks(p.From, m.Blocks)
-	}
-}
-
-func (n *Node) onStatus(from PeerID, m StatusMsg) {
-	switch ours := n.chain.Tip().TotalWork; m.TotalWork.Cmp(ours) {
-	case 1:
-		if !n.chain.HasBlock(m.Tip) {
-			n.requestBlocks(from, n.chain.Locator())
-		}
-	case -1:
-		// The peer is behind: tell it now rather than at our next tick,
-		// so a node that just joined starts syncing at once.
-		n.send(from, n.statusMsg())
-	}
-}
-
-// requestBlocks asks from for the blocks after locator, unless a request
-// to it is still outstanding.
-func (n *Node) requestBlocks(from PeerID, locator []Hash) {
-	ps := n.peer(from)
-	if n.now().Before(ps.syncUntil) {
-		return
-	}
-	ps.syncUntil = n.now().Add(n.cfg.RequestTimeout)
-	n.send(from, GetBlocksMsg{Locator: locator})
-}
-
-func (n *Node) onGetBlocks(from PeerID, locator []Hash) {
-	var reply BlocksMsg
-	for _, b := range n.chain.BlocksAfter(locator, MaxBlocksPerMsg, blocksReplyBudget) {
-		reply.Blocks = append(reply.Blocks, *b)
-	}
-	n.send(from, reply)
-}
-
-func (n *Node) onBlocks(from PeerID, blocks []Block) {
-	ps := n.peer(from)
-	ps.syncUntil = time.Time{}
-	if len(blocks) == 0 {
-		return // the peer has nothing after our locator: in sync
-	}
-	for i := range blocks {
-		_, _ = n.processBlock(&blocks[i], from) // errors count against the sender
-	}
-	// Ask for more, continuing from the last block received: it may be on
-	// a branch that is not (yet) our main chain, whose locator would fetch
-	// the same batch again. That holds even for a batch we already had
-	// (a branch known from before a partition): each request starts after
-	// the last batch, so sync moves on until the peer has no more. A peer
-	// that sends the same batch twice is not asked again.
-	last := blocks[len(blocks)-1].Hash()
-	if last == ps.lastBatch {
-		return
-	}
-	ps.lastBatch = last
-	if loc := n.chain.LocatorFrom(last); loc != nil {
-		n.requestBlocks(from, loc)
-	}
-}
-
-func (n *Node) onInv(from PeerID, items []InvItem) {
-	ps := n.peer(from)
-	var want []InvItem
-	deadline := n.now().Add(n.cfg.RequestTimeout)
-	for _, it := range items {
-		if r, ok := n.inflight[it.Hash]; ok && n.now().Before(r.until) {
-			continue
-		}
-		switch it.Type {
-		case InvBlock:
-			if n.chain.HasBlock(it.Hash) {
-				continue
-			}
-		case InvTx:
-			if _, bad := n.rejected[it.Hash]; bad || n.pool.Has(it.Hash) {
-				continue
-			}
-			if _, ok := n.chain.Transaction(it.Hash); ok {
-				continue
-			}
-			// Blocks are always fetched; transactions only while the
-			// table of requests has room.
-			if len(n.inflight) >= maxInflight {
-				n.expire()
-				if len(n.inflight) >= maxInflight {
-					continue
-				}
-			}
-		}
-		if ps.inflight >= maxInflightPerPeer {
-			break // this peer has enough of our attention
-		}
-		n.received(it.Hash) // an expired request: asked again, maybe elsewhere
-		n.inflight[it.Hash] = request{peer: from, until: deadline}
-		ps.inflight++
-		want = append(want, it)
-	}
-	if len(want) > 0 {
-		n.send(from, GetDataMsg{Items: want})
-	}
-}
-
-// received forgets the request for an item that arrived.
-func (n *Node) received(h Hash) {
-	if r, ok := n.inflight[h]; ok {
-		delete(n.inflight, h)
-		if ps, ok := n.peers[r.peer]; ok && ps.inflight > 0 {
-			ps.inflight--
-		}
-	}
-}
-
-// onGetData sends what a peer asked for, each item once and blocks only up
-// to a byte budget per request, so a small request cannot make the node
-// queue gigabytes.
-func (n *Node) onGetData(from PeerID, items []InvItem) {
-	sent := make(map[Hash]bool, len(items))
-	budget := blocksReplyBudget
-	for _, it := range items {
-		if sent[it.Hash] {
-			continue
-		}
-		sent[it.Hash] = true
-		switch it.Type {
-		case InvBlock:
-			if budget <= 0 {
-				continue
-			}
-			if b, ok := n.chain.BlockByHash(it.Hash); ok {
-				budget -= b.Size()
-				n.send(from, BlockMsg{Block: *b})
-			}
-		case InvTx:
-			if tx, ok := n.pool.Get(it.Hash); ok {
-				n.send(from, TxMsg{Tx: tx})
-			}
-		}
-	}
-}
-
-func (n *Node) onTx(from PeerID, tx Transaction) {
-	id := tx.ID()
-	n.received(id)
-	err := n.pool.Add(tx)
-	if err == nil {
-		n.broadcast(InvMsg{Items: []InvItem{{Type: InvTx, Hash: id}}}, from)
-		n.emit(Event{Type: EventMempool, Tip: n.chain.Tip(), Mempool: n.pool.Len()})
-		return
-	}
-	switch {
-	case errors.Is(err, ErrBadSignature), errors.Is(err, ErrOverflow), errors.Is(err, ErrBadCoinbase):
-		n.misbehave(from, err) // never valid: the sender should know
-		fallthrough
-	case errors.Is(err, ErrTxOnChain), errors.Is(err, ErrNonceTooLow):
-		// Refused for good. Other refusals (funds not yet arrived, a
-		// nonce gap, a full pool) may pass later: fetch it again then.
-		if len(n.rejected) >= maxRejected {
-			clear(n.rejected)
-		}
-		n.rejected[id] = struct{}{}
-	}
-}
-
-// announcePending tells peers, every few ticks, what is in the mempool: a
-// transaction whose first announcement was lost, or that reached only a
-// node that does not mine, still reaches the miners.
-func (n *Node) announcePending() {
-	ids := n.pool.IDs()
-	if len(ids) > MaxInvItems {
-		ids = ids[:MaxInvItems]
-	}
-	if len(ids) == 0 {
-		return
-	}
-	items := make([]InvItem, len(ids))
-	for i, id := range ids {
-		items[i] = InvItem{Type: InvTx, Hash: id}
-	}
-	n.broadcast(InvMsg{Items: items}, "")
-}
-
-// processBlock adds b to the chain and acts on the result: it updates the
-// mempool, asks the sender for an orphan's ancestors, and announces a new
-// tip. With from == "" (a block mined here) it touches no loop-owned state,
-// so any goroutine may call it.
-func (n *Node) processBlock(b *Block, from PeerID) (AddResult, error) {
-	res, err := n.chain.AddBlock(b, n.now())
-	if err != nil {
-		var re *RuleError
-		if from != "" && errors.As(err, &re) && re.Code != ErrTimeTooNew && re.Code != ErrUnknownParent {
-			n.misbehave(from, err)
-		}
-	}
-	if errors.Is(err, ErrUnknownParent) && from != "" {
-		n.requestBlocks(from, n.chain.Locator())
-	}
-	if res.TipChanged() { // even a failed branch may move the tip (to a valid prefix)
-		n.pool.Update(res)
-		n.tipChanged(res, from)
-	}
-	return res, err
-}
-
-// accepted reports whether processBlock took in a new block.
-func accepted(res AddResult, err error) bool {
-	return err == nil && res.Status != StatusDuplicate
-}
-
-// reannounce tells peers about the transactions a reorganization returned
-// to the mempool: peers that followed the other branch may never have seen
-// them.
-func (n *Node) reannounce(disconnected []*Block) {
-	var items []InvItem
-	for _, b := range disconnected {
-		for _, tx := range b.Transactions[1:] {
-			if id := tx.ID(); n.pool.Has(id) && len(items) < MaxInvItems {
-				items = append(items, InvItem{Type: InvTx, Hash: id})
-			}
-		}
-	}
-	if len(items) > 0 {
-		n.broadcast(InvMsg{Items: items}, "")
-	}
-}
-
-func (n *Node) tipChanged(res AddResult, from PeerID) {
-	n.restartMining()
-	tip := n.chain.Tip()
-	if len(res.Disconnected) > 0 {
-		n.log.Info("reorganized", "height", tip.Height, "tip", tip.Hash.Short(12),
-			"disconnected", len(res.Disconnected), "connected", len(res.Connected))
-	} else {
-		n.log.Debug("new tip", "height", tip.Height, "tip", tip.Hash.Short(12))
-	}
-	n.broadcast(InvMsg{Items: []InvItem{{Type: InvBlock, Hash: tip.Hash}}}, from)
-	n.reannounce(res.Disconnected)
-	n.emit(Event{Type: EventTip, Tip: tip, Connected: len(res.Connected), Disconnected: len(res.Disconnected), Mempool: n.pool.Len()})
-}
-
-// expire forgets requests that timed out, so the data can be asked again.
-func (n *Node) expire() {
-	now := n.now()
-	for h, r := range n.inflight {
-		if !now.Before(r.until) {
-			n.received(h)
-		}
-	}
-}
-
-// restartMining abandons the block being mined, so the miner starts over
-// on the current tip (or stops, if mining was turned off).
-func (n *Node) restartMining() {
-	n.mineMu.Lock()
-	defer n.mineMu.Unlock()
-	if n.mineCancel != nil {
-		n.mineCancel()
-	}
-}
-
-func (n *Node) mineLoop(ctx context.Context) {
-	var last Header // the previous template
-	for ctx.Err() == nil {
-		if !n.mining.Load() {
-			select {
-			case <-ctx.Done():
-				return
-			case <-n.wakeMiner:
-			}
-			continue
-		}
-		// Register the cancel before reading the tip: a tip change after
-		// this point cancels the attempt, one before it is in the template.
-		mctx, cancel := context.WithTimeout(ctx, n.cfg.TemplateRefresh)
-		n.mineMu.Lock()
-		if !n.mining.Load() { // SetMining(false) since the check above
-			n.mineMu.Unlock()
-			cancel()
-			continue
-		}
-		n.mineCancel = cancel
-		n.mineMu.Unlock()
-		b := n.pool.NewBlockTemplate(*n.miner.Load(), n.now())
-		// A new template on the same parent with no later time (a slow or
-		// frozen clock) would search the same nonces again: move it on.
-		if b.Header.PrevHash == last.PrevHash && b.Header.Time <= last.Time {
-			b.Header.Time = last.Time + 1
-		}
-		last = b.Header
-		err := n.mine(mctx, &b.Header)
-		cancel()
-		if err != nil {
-			continue // cancelled, refreshed or exhausted: build anew
-		}
-		done := make(chan struct{})
-		select {
-		case n.mined <- minedBlock{block: b, done: done}:
-			<-done // build the next template on this block
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// mine runs Mine, throttled to cfg.HashRate if set.
-func (n *Node) mine(ctx context.Context, h *Header) error {
-	if n.pacer == nil {
-		hashes, err := Mine(ctx, h, n.cfg.MiningWorkers)
-		n.hashes.Add(hashes)
-		return err
-	}
-	// Mine in slices of about 10 ms of work, each paid for in advance
-	// from the pacer's budget.
-	chunk := n.pacer.burst
-	for lo := uint64(0); ; lo += chunk {
-		if err := n.pacer.take(ctx, chunk); err != nil {
-			return err
-		}
-		hashes, err := mineRange(ctx, h, lo, lo+chunk-1, n.cfg.MiningWorkers)
-		n.hashes.Add(hashes)
-		if !errors.Is(err, ErrNonceSpaceExhausted) {
-			return err // found (nil), cancelled, or a bad target
-		}
-	}
-}
-
-// hashPacer limits mining to a rate with a token bucket: hashes may be
-// spent as they accrue, rate per second, with at most burst saved up, so
-// a miner that was idle does not then race.
-type hashPacer struct {
-	rate  float64
-	burst uint64
-
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
-}
-
-func newHashPacer(rate float64) *hashPacer {
-	burst := max(uint64(1), uint64(rate/100))
-	return &hashPacer{rate: rate, burst: burst, tokens: float64(burst)}
-}
-
-// take spends n hashes, first waiting as long as the budget is in debt.
-func (p *hashPacer) take(ctx context.Context, n uint64) error {
-	p.mu.Lock()
-	now := time.Now()
-	if !p.last.IsZero() {
-		p.tokens = min(float64(p.burst), p.tokens+now.Sub(p.last).Seconds()*p.rate)
-	}
-	p.last = now
-	p.tokens -= float64(n)
-	debt := -p.tokens
-	p.mu.Unlock()
-	if debt <= 0 {
-		return nil
-	}
-	t := time.NewTimer(time.Duration(debt / p.rate * float64(time.Second)))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		p.mu.Lock()
-		p.tokens += float64(n) // not spent: give it back
-		p.mu.Unlock()
-		return ctx.Err()
-	case <-t.C:
-		return nil
+	n.infoMu.RUnlock()
+	for _, p := range peers {
+		_ = c.Send(p, data)
 	}
 }
 
 // MineBlock mines one block on the current tip with the pending
-// transactions, at the node's hash rate, and adds it to the chain (and,
-// while the node runs, announces it). It works whether the background miner
-// is on or off, and whether or not the node runs. It returns the block and
-// what adding it did: another block may have taken the tip meanwhile.
+// transactions, at the node's hash rate (not paced), and adds it to the
+// chain (and, while the node runs, announces it). It works whether the
+// background miner is on or off, and whether or not the node runs. It
+// returns the block and what adding it did: another block may have taken
+// the tip meanwhile.
 func (n *Node) MineBlock(ctx context.Context) (*Block, AddResult, error) {
 	for {
 		b := n.pool.NewBlockTemplate(*n.miner.Load(), n.now())
@@ -830,7 +565,24 @@ func (n *Node) MineBlock(ctx context.Context) (*Block, AddResult, error) {
 			return nil, AddResult{}, err
 		}
 		n.found.Add(1)
-		res, err := n.processBlock(b, "")
+		if d := n.loopDone.Load(); d != nil {
+			// The loop adds it and announces it.
+			m := &minedBlock{block: b, done: make(chan struct{})}
+			select {
+			case n.mined <- m:
+				<-m.done
+				return b, m.res, m.err
+			case <-*d: // the node stopped meanwhile: add it here
+			case <-ctx.Done():
+				return nil, AddResult{}, ctx.Err()
+			}
+		}
+		res, err := n.chain.AddBlock(b, n.now())
+		if res.TipChanged() {
+			n.pool.Update(res)
+			n.restartMining()
+			n.emit(Event{Type: EventTip, Connected: res.Connected, Disconnected: res.Disconnected})
+		}
 		return b, res, err
 	}
 }
