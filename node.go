@@ -335,6 +335,9 @@ func (n *Node) loop(ctx context.Context, conn Conn) (closed bool) {
 			if !ok {
 				return true
 			}
+			if p.Event != PeerMessage {
+				continue
+			}
 			n.handle(p)
 		case m := <-n.mined:
 			n.found.Add(1)

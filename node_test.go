@@ -551,7 +551,8 @@ func TestNodeDropsPeerSendingGarbage(t *testing.T) {
 	checkGoroutines(t, baseline)
 }
 
-// recvMsg waits for the next message of type T on conn, skipping others.
+// recvMsg waits for the next message of type T on conn, skipping others
+// and connection events.
 func recvMsg[T Message](t *testing.T, conn Conn) (T, PeerID) {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
@@ -560,6 +561,9 @@ func recvMsg[T Message](t *testing.T, conn Conn) (T, PeerID) {
 		case p, ok := <-conn.Receive():
 			if !ok {
 				t.Fatal("connection closed")
+			}
+			if p.Event != PeerMessage {
+				continue
 			}
 			m, err := DecodeMessage(p.Data)
 			if err != nil {
