@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -48,11 +49,14 @@ type MemNetworkConfig struct {
 	// joined nodes is linked. True means only the pairs linked with
 	// SetLink.
 	Sparse bool
-	// QueueSize is the capacity of each endpoint's inbox; 0 means 4096. A
-	// message arriving at a full inbox is dropped and counted, never
-	// waited for.
+	// QueueSize is the capacity of each endpoint's inbox, in packets
+	// (connection events included); 0 means 4096. A message arriving at a
+	// full inbox is dropped and counted, never waited for. A connection
+	// event is never dropped: when the inbox is full it waits, with the
+	// messages that arrive after it, in a backlog that a goroutine feeds to
+	// Receive in order.
 	QueueSize int
-	// AfterFunc is the clock behind delays, with the contract of
+	// AfterFunc is the clock behind delays and bans, with the contract of
 	// time.AfterFunc: call f once, in its own goroutine or from a test's
 	// manual clock, after d, unless stop is called first and reports true.
 	// Nil means time.AfterFunc.
@@ -74,8 +78,9 @@ type MemNetworkStats struct {
 	// probability.
 	Duplicated uint64
 	// Cut counts copies dropped because the sender and the receiver were
-	// in different groups of a partition, their link was removed while the
-	// copy was in flight, or the receiver closed.
+	// in different groups of a partition, or because their link was
+	// removed (RemoveLink, Drop) or either end closed while the copy was in
+	// flight.
 	Cut uint64
 	// Overflowed counts copies dropped because the receiver's inbox was
 	// full.
@@ -88,12 +93,19 @@ type MemNetworkStats struct {
 // nodes on one, and a test can inject its own clock to step through
 // delays without sleeping.
 //
-// Links are symmetric. A partition does not change the topology that
-// [Conn.Peers] reports: like a cut cable that TCP has not noticed yet,
-// messages across it just vanish. A message with no delay is delivered
-// inside Send; a delayed one by a timer. A MemNetwork is safe for
-// concurrent use; Close stops every pending timer, so no goroutine
-// outlives it.
+// Links are symmetric. Two joined endpoints are peers while a link joins
+// them, and each receives a [PeerConnected] event when that starts (Join,
+// SetLink) and a [PeerDisconnected] event when it ends (RemoveLink, Drop,
+// the other's Close); copies in flight between them are cut then, so no
+// message follows the disconnection. A partition does not change the
+// topology that [Conn.Peers] reports and sends no events: like a cut cable
+// that TCP has not noticed yet, messages across it just vanish.
+//
+// A message with no delay is delivered inside Send, and an event inside
+// the call that caused it, unless the receiver's inbox is full (see
+// [MemNetworkConfig].QueueSize); a delayed message is delivered by a
+// timer. A MemNetwork is safe for concurrent use; Close stops every
+// pending timer and backlog goroutine, so no goroutine outlives it.
 type MemNetwork struct {
 	afterFunc   func(time.Duration, func()) func() bool
 	queueSize   int
@@ -106,9 +118,15 @@ type MemNetwork struct {
 	conns   map[PeerID]*memConn
 	links   map[linkKey]LinkConfig
 	groups  map[PeerID][]int // partition: each node's groups; nil when healed
+	bans    map[linkKey]*memBan
 	pending map[*flight]struct{}
 	fifo    map[route][]*flight // per direction, FIFO copies in send order
 	stats   MemNetworkStats
+}
+
+// memBan is a ban on relinking a pair, lifted by its timer.
+type memBan struct {
+	stop func() bool // nil until the timer is scheduled
 }
 
 // linkKey names an undirected link; a < b.
@@ -147,6 +165,7 @@ func NewMemNetwork(cfg MemNetworkConfig) *MemNetwork {
 		rng:         rand.New(rand.NewPCG(cfg.Seed, cfg.Seed)),
 		conns:       make(map[PeerID]*memConn),
 		links:       make(map[linkKey]LinkConfig),
+		bans:        make(map[linkKey]*memBan),
 		pending:     make(map[*flight]struct{}),
 		fifo:        make(map[route][]*flight),
 	}
@@ -161,14 +180,24 @@ func NewMemNetwork(cfg MemNetworkConfig) *MemNetwork {
 	return n
 }
 
-var _ Network = (*MemNetwork)(nil)
+var (
+	_ Network   = (*MemNetwork)(nil)
+	_ io.Closer = (*MemNetwork)(nil)
+)
+
+// ErrBanned reports a link refused because an endpoint dropped the pair
+// with a ban that has not expired (see [MemNetwork.SetLink]).
+var ErrBanned = errors.New("blockchain: peer banned")
 
 // Join registers id and returns its endpoint. It fails with
 // ErrDuplicatePeerID while id is joined, and with ErrClosed after Close. In
 // a full mesh, Join links id to every joined node it has no link with,
-// so a link removed by RemoveLink or Drop comes back when either end
-// rejoins, as a restarted node reconnects; links set with SetLink survive
-// their nodes' restarts.
+// unless a ban stands between them, so a link removed by RemoveLink or
+// Drop comes back when either end rejoins, as a restarted node
+// reconnects; links set with SetLink survive their nodes' restarts.
+//
+// The new endpoint receives a PeerConnected event for each of its peers,
+// in ID order, and each of them one for id, before any message can pass.
 func (n *MemNetwork) Join(id PeerID) (Conn, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -180,34 +209,65 @@ func (n *MemNetwork) Join(id PeerID) (Conn, error) {
 	}
 	if !n.sparse {
 		for other := range n.conns {
-			if _, ok := n.links[keyOf(id, other)]; !ok {
-				n.links[keyOf(id, other)] = n.defaultLink
+			k := keyOf(id, other)
+			if _, ok := n.links[k]; !ok && n.bans[k] == nil {
+				n.links[k] = n.defaultLink
 			}
 		}
 	}
-	c := &memConn{net: n, id: id, inbox: make(chan Packet, n.queueSize)}
+	c := &memConn{net: n, id: id, inbox: make(chan Packet, n.queueSize), done: make(chan struct{})}
+	for _, p := range n.peers(id) {
+		n.connected(c, n.conns[p])
+	}
 	n.conns[id] = c
 	return c, nil
 }
 
 // SetLink links a and b with cfg, creating the link or replacing its
 // settings in both directions. Copies already in flight keep the delay they
-// were given; a and b need not be joined yet, and a == b is ignored.
-func (n *MemNetwork) SetLink(a, b PeerID, cfg LinkConfig) {
+// were given; a and b need not be joined yet, and a == b is ignored. A new
+// link between joined endpoints sends each a PeerConnected event.
+//
+// While a ban set by [Dropper].Drop on the pair stands, SetLink fails with
+// ErrBanned and changes nothing; the ban expires after its duration on the
+// network's clock, but the link does not come back by itself.
+func (n *MemNetwork) SetLink(a, b PeerID, cfg LinkConfig) error {
 	if a == b {
-		return
+		return nil
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.links[keyOf(a, b)] = cfg
+	k := keyOf(a, b)
+	if n.bans[k] != nil {
+		return fmt.Errorf("set link %q-%q: %w", a, b, ErrBanned)
+	}
+	_, existed := n.links[k]
+	n.links[k] = cfg
+	if ca, cb := n.conns[a], n.conns[b]; !existed && ca != nil && cb != nil {
+		n.connected(ca, cb)
+	}
+	return nil
 }
 
 // RemoveLink removes the link between a and b, if any. They stop listing
-// each other as peers, and copies in flight between them are cut.
+// each other as peers, each receives a PeerDisconnected event if both are
+// joined, and copies in flight between them are cut.
 func (n *MemNetwork) RemoveLink(a, b PeerID) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	delete(n.links, keyOf(a, b))
+	k := keyOf(a, b)
+	if _, ok := n.links[k]; !ok {
+		n.mu.Unlock()
+		return
+	}
+	delete(n.links, k)
+	var stops []func() bool
+	if ca, cb := n.conns[a], n.conns[b]; ca != nil && cb != nil {
+		stops = n.disconnected(ca, cb)
+	}
+	n.mu.Unlock()
+	for _, stop := range stops {
+		stop()
+	}
 }
 
 // Partition splits the network into groups: afterwards a message is
@@ -244,10 +304,11 @@ func (n *MemNetwork) Stats() MemNetworkStats {
 	return n.stats
 }
 
-// Close closes every endpoint, whose Receive channels are then closed, and
-// stops every pending timer, discarding the messages in flight. Afterwards
-// Join and every endpoint's Send fail with ErrClosed; Close always returns
-// nil and may be called again.
+// Close closes every endpoint, whose Receive channels are then closed
+// without disconnection events, and stops every pending timer, discarding
+// the messages in flight and lifting the bans. Afterwards Join and every
+// endpoint's Send fail with ErrClosed; Close always returns nil and may be
+// called again.
 func (n *MemNetwork) Close() error {
 	n.mu.Lock()
 	if n.closed {
@@ -255,9 +316,10 @@ func (n *MemNetwork) Close() error {
 		return nil
 	}
 	n.closed = true
+	var conns []*memConn
 	for _, c := range n.conns {
-		c.closed = true
-		close(c.inbox)
+		c.shut()
+		conns = append(conns, c)
 	}
 	clear(n.conns)
 	var stops []func() bool
@@ -266,6 +328,12 @@ func (n *MemNetwork) Close() error {
 			stops = append(stops, f.stop)
 		}
 	}
+	for _, b := range n.bans {
+		if b.stop != nil {
+			stops = append(stops, b.stop)
+		}
+	}
+	clear(n.bans)
 	clear(n.pending)
 	clear(n.fifo)
 	n.mu.Unlock()
@@ -274,7 +342,103 @@ func (n *MemNetwork) Close() error {
 	for _, stop := range stops {
 		stop()
 	}
+	for _, c := range conns {
+		c.finish()
+	}
 	return nil
+}
+
+// connected makes a and b peers in each other's eyes: each gets a
+// PeerConnected event. n.mu is held.
+func (n *MemNetwork) connected(a, b *memConn) {
+	n.enqueue(a, Packet{From: b.id, Event: PeerConnected})
+	n.enqueue(b, Packet{From: a.id, Event: PeerConnected})
+}
+
+// disconnected ends the peering of a and b, whose link is gone: the copies
+// in flight between them are cut and each gets a PeerDisconnected event.
+// It returns the timers to stop once n.mu is released. n.mu is held.
+func (n *MemNetwork) disconnected(a, b *memConn) []func() bool {
+	stops := n.cut(func(f *flight) bool {
+		return f.to == a && f.from == b.id || f.to == b && f.from == a.id
+	})
+	delete(n.fifo, route{b.id, a})
+	delete(n.fifo, route{a.id, b})
+	n.enqueue(a, Packet{From: b.id, Event: PeerDisconnected})
+	n.enqueue(b, Packet{From: a.id, Event: PeerDisconnected})
+	return stops
+}
+
+// cut discards the pending copies that match, counting those not yet
+// delivered as Cut, and returns their timers to stop once n.mu is
+// released. The caller removes their routes' FIFO queues. n.mu is held.
+func (n *MemNetwork) cut(match func(*flight) bool) []func() bool {
+	var stops []func() bool
+	for f := range n.pending {
+		if !match(f) {
+			continue
+		}
+		delete(n.pending, f)
+		if !f.done {
+			f.done = true
+			n.stats.Cut++
+		}
+		if f.stop != nil {
+			stops = append(stops, f.stop)
+		}
+	}
+	return stops
+}
+
+// enqueue puts p in c's inbox, or in its backlog behind the packets
+// already waiting there, and reports false if p is a message that finds
+// the inbox full: a message is dropped then, an event never. c is open and
+// n.mu is held, which keeps c's inbox open; nothing here blocks.
+func (n *MemNetwork) enqueue(c *memConn, p Packet) bool {
+	if p.Event == PeerMessage && len(c.inbox)+len(c.backlog) >= n.queueSize {
+		return false
+	}
+	if len(c.backlog) == 0 {
+		select {
+		case c.inbox <- p:
+			return true
+		default:
+		}
+	}
+	c.backlog = append(c.backlog, p)
+	if !c.pumping {
+		c.pumping = true
+		c.pump.Add(1)
+		go n.drain(c)
+	}
+	return true
+}
+
+// drain moves c's backlog into its inbox, in order, waiting for the
+// receiver; it ends when the backlog is empty or c closes.
+func (n *MemNetwork) drain(c *memConn) {
+	defer c.pump.Done()
+	for {
+		n.mu.Lock()
+		if c.closed || len(c.backlog) == 0 {
+			c.pumping = false
+			n.mu.Unlock()
+			return
+		}
+		p := c.backlog[0] // stays queued until delivered, so enqueue keeps order
+		n.mu.Unlock()
+		select {
+		case c.inbox <- p:
+		case <-c.done:
+			return
+		}
+		n.mu.Lock()
+		c.backlog[0] = Packet{}
+		if c.backlog = c.backlog[1:]; len(c.backlog) == 0 {
+			c.backlog = nil
+		}
+		n.mu.Unlock()
+	}
 }
 
 // peers returns the joined endpoints linked to id, sorted. n.mu is held.
@@ -444,25 +608,44 @@ func (n *MemNetwork) land(f *flight) {
 		n.stats.Cut++
 		return
 	}
-	select {
-	case f.to.inbox <- Packet{From: f.from, Data: f.data}:
+	if n.enqueue(f.to, Packet{From: f.from, Data: f.data}) {
 		n.stats.Delivered++
-	default:
+	} else {
 		n.stats.Overflowed++
 	}
 }
 
-// memConn is an endpoint on a MemNetwork. Its closed flag is guarded by the
-// network's mutex, which every delivery holds, so no delivery can race
-// with the closing of inbox.
+// memConn is an endpoint on a MemNetwork. Its closed flag, backlog and
+// pumping flag are guarded by the network's mutex, which every delivery
+// holds, so no delivery can race with the closing of inbox.
 type memConn struct {
-	net    *MemNetwork
-	id     PeerID
-	inbox  chan Packet
-	closed bool
+	net   *MemNetwork
+	id    PeerID
+	inbox chan Packet
+	done  chan struct{}  // closed by shut: stops the drain goroutine
+	pump  sync.WaitGroup // the drain goroutine, while it runs
+
+	closed  bool
+	backlog []Packet // packets waiting for room in inbox, oldest first
+	pumping bool     // a drain goroutine is running
 }
 
 var _ Dropper = (*memConn)(nil)
+
+// shut marks c closed, so nothing is delivered to it any more, and stops
+// its drain goroutine. n.mu is held; finish completes the closing.
+func (c *memConn) shut() {
+	c.closed = true
+	c.backlog = nil
+	close(c.done)
+}
+
+// finish waits for c's drain goroutine and closes the inbox. It runs once
+// per endpoint, after shut and with n.mu released.
+func (c *memConn) finish() {
+	c.pump.Wait()
+	close(c.inbox)
+}
 
 // ID returns the ID the endpoint joined under.
 func (c *memConn) ID() PeerID { return c.id }
@@ -507,8 +690,9 @@ func (c *memConn) Broadcast(data []byte) error {
 // Receive returns the endpoint's inbox, closed by Close.
 func (c *memConn) Receive() <-chan Packet { return c.inbox }
 
-// Close leaves the network: the endpoint's inbox is closed and the copies
-// in flight to it are cut and their timers stopped.
+// Close leaves the network: the endpoint's inbox is closed, its peers
+// receive a PeerDisconnected event, and the copies in flight to and from it
+// are cut and their timers stopped.
 func (c *memConn) Close() error {
 	n := c.net
 	n.mu.Lock()
@@ -516,50 +700,79 @@ func (c *memConn) Close() error {
 		n.mu.Unlock()
 		return nil
 	}
-	c.closed = true
-	close(c.inbox)
-	if n.conns[c.id] == c {
-		delete(n.conns, c.id)
-	}
-	var stops []func() bool
-	for f := range n.pending {
-		if f.to == c {
-			delete(n.pending, f)
-			if !f.done {
-				f.done = true
-				n.stats.Cut++
-			}
-			if f.stop != nil {
-				stops = append(stops, f.stop)
-			}
-		}
-	}
+	peers := n.peers(c.id)
+	c.shut()
+	delete(n.conns, c.id) // c is the one joined: it was open
+	stops := n.cut(func(f *flight) bool { return f.to == c || f.from == c.id })
 	for r := range n.fifo {
-		if r.to == c {
+		if r.to == c || r.from == c.id {
 			delete(n.fifo, r)
 		}
+	}
+	for _, p := range peers {
+		n.enqueue(n.conns[p], Packet{From: c.id, Event: PeerDisconnected})
 	}
 	n.mu.Unlock()
 	for _, stop := range stops {
 		stop()
 	}
+	c.finish()
 	return nil
 }
 
 // Drop removes the link between this endpoint and peer, as a node does with
-// a peer that sent invalid data; copies in flight on it are cut. It fails
-// with ErrUnknownPeer if they are not linked, and ErrClosed after Close.
+// a peer that sent invalid data: each receives a PeerDisconnected event and
+// copies in flight between them are cut. With a positive ban, the pair
+// cannot be linked again, by SetLink or by a rejoin in a full mesh, until
+// ban has passed on the network's clock; the link does not come back by
+// itself when the ban expires. Drop fails with ErrUnknownPeer if peer is
+// not a peer, and ErrClosed after Close.
 func (c *memConn) Drop(peer PeerID, ban time.Duration) error {
 	n := c.net
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if c.closed {
+		n.mu.Unlock()
 		return fmt.Errorf("%q: drop: %w", c.id, ErrClosed)
 	}
 	k := keyOf(c.id, peer)
-	if _, ok := n.links[k]; !ok || peer == c.id {
+	other := n.conns[peer]
+	if _, ok := n.links[k]; !ok || peer == c.id || other == nil {
+		n.mu.Unlock()
 		return fmt.Errorf("%q: drop: %w %q", c.id, ErrUnknownPeer, peer)
 	}
 	delete(n.links, k)
+	stops := n.disconnected(c, other)
+	var b *memBan
+	if ban > 0 {
+		if old := n.bans[k]; old != nil && old.stop != nil {
+			stops = append(stops, old.stop)
+		}
+		b = &memBan{}
+		n.bans[k] = b
+	}
+	n.mu.Unlock()
+	for _, stop := range stops {
+		stop()
+	}
+	if b == nil {
+		return nil
+	}
+	// Schedule outside the lock: an injected clock may call back at once.
+	stop := n.afterFunc(ban, func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if n.bans[k] == b {
+			delete(n.bans, k)
+		}
+	})
+	n.mu.Lock()
+	keep := n.bans[k] == b
+	if keep {
+		b.stop = stop
+	}
+	n.mu.Unlock()
+	if !keep { // expired already, replaced, or lifted by Close meanwhile
+		stop()
+	}
 	return nil
 }

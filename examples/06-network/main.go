@@ -105,15 +105,17 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		}
 		people.Add(minerName(id))
 		nodes[i], err = blockchain.NewNode(blockchain.NodeConfig{
-			ID:              id,
-			Chain:           chain,
-			Network:         net,
-			Miner:           people.Address(minerName(id)),
-			Mining:          true,
-			HashRate:        cfg.hashRate,
-			StatusInterval:  250 * time.Millisecond,
-			TemplateRefresh: 500 * time.Millisecond,
-			RequestTimeout:  time.Second,
+			ID:               id,
+			Chain:            chain,
+			Network:          net,
+			Miner:            people.Address(minerName(id)),
+			Mining:           true,
+			HashRate:         cfg.hashRate,
+			MinBlockInterval: -1, // the hash rate paces them
+			TickInterval:     100 * time.Millisecond,
+			SyncInterval:     500 * time.Millisecond,
+			TemplateRefresh:  500 * time.Millisecond,
+			RequestTimeout:   time.Second,
 		})
 		if err != nil {
 			return err
