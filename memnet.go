@@ -433,6 +433,11 @@ func (n *MemNetwork) drain(c *memConn) {
 			return
 		}
 		n.mu.Lock()
+		if c.closed { // shut while p was being delivered: the backlog is gone
+			c.pumping = false
+			n.mu.Unlock()
+			return
+		}
 		c.backlog[0] = Packet{}
 		if c.backlog = c.backlog[1:]; len(c.backlog) == 0 {
 			c.backlog = nil

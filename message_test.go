@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,16 +15,22 @@ func testMessages(tb testing.TB) []Message {
 	b := testBlock(tb, 3)
 	work, _ := new(big.Int).SetString("123456789abcdef0123456789", 16)
 	return []Message{
-		StatusMsg{Height: 2000, Tip: Hash{1, 2}, TotalWork: work},
-		StatusMsg{TotalWork: new(big.Int)},
+		VersionMsg{Version: ProtocolVersion, ChainID: Hash{9}, Nonce: 77, ListenAddr: "198.18.0.7:8333", Height: 2000, Tip: Hash{1, 2}, TotalWork: work},
+		VersionMsg{TotalWork: new(big.Int)},
+		VerAckMsg{},
+		GetHeadersMsg{Locator: []Hash{{6}, {7}, {8}}, Stop: Hash{9}},
+		GetHeadersMsg{Locator: []Hash{}},
+		HeadersMsg{Headers: []Header{b.Header, testHeader()}},
+		HeadersMsg{Headers: []Header{}},
 		InvMsg{Items: []InvItem{{InvTx, Hash{3}}, {InvBlock, Hash{4}}}},
 		InvMsg{Items: []InvItem{}},
 		GetDataMsg{Items: []InvItem{{InvBlock, Hash{5}}}},
+		NotFoundMsg{Items: []InvItem{{InvTx, Hash{6}}}},
 		TxMsg{Tx: signedTx(tb)},
 		BlockMsg{Block: b},
-		GetBlocksMsg{Locator: []Hash{{6}, {7}, {8}}},
-		BlocksMsg{Blocks: []Block{b, testBlock(tb, 0)}},
-		BlocksMsg{Blocks: []Block{}},
+		GetAddrMsg{},
+		AddrMsg{Addrs: []string{"127.0.0.1:1", "[::1]:8333"}},
+		AddrMsg{Addrs: []string{}},
 	}
 }
 
@@ -61,10 +68,13 @@ func TestMessageLimits(t *testing.T) {
 	}
 	for _, m := range []Message{
 		InvMsg{Items: tooMany},
-		GetBlocksMsg{Locator: make([]Hash, MaxLocatorHashes+1)},
-		BlocksMsg{Blocks: make([]Block, MaxBlocksPerMsg+1)},
-		StatusMsg{TotalWork: new(big.Int).Lsh(big.NewInt(1), 8*maxWorkBytes)},
-		StatusMsg{TotalWork: big.NewInt(-1)},
+		GetHeadersMsg{Locator: make([]Hash, MaxLocatorHashes+1)},
+		HeadersMsg{Headers: make([]Header, MaxHeadersPerMsg+1)},
+		AddrMsg{Addrs: make([]string, MaxAddrsPerMsg+1)},
+		AddrMsg{Addrs: []string{strings.Repeat("1", MaxAddrLen+1)}},
+		VersionMsg{ListenAddr: strings.Repeat("1", MaxAddrLen+1)},
+		VersionMsg{TotalWork: new(big.Int).Lsh(big.NewInt(1), 8*maxWorkBytes)},
+		VersionMsg{TotalWork: big.NewInt(-1)},
 		nil,
 	} {
 		if _, err := EncodeMessage(m); !errors.Is(err, ErrMalformed) {
@@ -107,6 +117,32 @@ func FuzzMessageDecode(f *testing.F) {
 		}
 		if !bytes.Equal(again, data) {
 			t.Fatalf("%T re-encodes differently:\n%x\n%x", m, data, again)
+		}
+	})
+}
+
+// FuzzVersionDecode fuzzes the handshake message, the first thing a node
+// decodes from a stranger.
+func FuzzVersionDecode(f *testing.F) {
+	for _, m := range testMessages(f)[:2] {
+		data, err := EncodeMessage(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data[1:])
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		data := append([]byte{byte(msgVersion)}, payload...)
+		m, err := DecodeMessage(data)
+		if err != nil {
+			return
+		}
+		v, ok := m.(VersionMsg)
+		if !ok {
+			t.Fatalf("a version payload decoded as %T", m)
+		}
+		if again, err := EncodeMessage(v); err != nil || !bytes.Equal(again, data) {
+			t.Fatalf("version re-encodes differently: %v", err)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -177,6 +178,9 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	def(&cfg.RequestTimeout, defaultRequestTimeout)
 	def(&cfg.HandshakeTimeout, defaultHandshakeTimeout)
 	def(&cfg.BanTime, defaultBanTime)
+	if cfg.MiningWorkers <= 0 {
+		cfg.MiningWorkers = runtime.GOMAXPROCS(0)
+	}
 	if cfg.ServeRate <= 0 {
 		cfg.ServeRate = defaultServeRate
 	}

@@ -74,6 +74,7 @@ type nodeLoop struct {
 type peer struct {
 	id        PeerID
 	since     time.Duration // when it connected (monotonic)
+	versionAt time.Duration // when we last sent it our version
 	version   *VersionMsg
 	gotAck    bool
 	ready     bool
@@ -193,6 +194,13 @@ func (l *nodeLoop) onConnect(id PeerID) {
 	}
 	p := &peer{id: id, since: n.elapsed(), serve: newTokenBucket(n.cfg.ServeRate, MaxMessageSize)}
 	l.peers[id] = p
+	l.sendVersion(p)
+}
+
+// sendVersion sends p our side of the handshake.
+func (l *nodeLoop) sendVersion(p *peer) {
+	n := l.n
+	p.versionAt = n.elapsed()
 	tip := n.chain.Tip()
 	v := VersionMsg{
 		Version: ProtocolVersion, ChainID: n.chain.ChainID(), Nonce: n.nonce,
@@ -201,7 +209,7 @@ func (l *nodeLoop) onConnect(id PeerID) {
 	if d := l.dialer(); d != nil {
 		v.ListenAddr = d.LocalAddr()
 	}
-	n.send(id, v)
+	n.send(p.id, v)
 }
 
 func (l *nodeLoop) onDisconnect(id PeerID) {
@@ -298,8 +306,14 @@ func (l *nodeLoop) onMessage(pk Packet) {
 		return
 	}
 	switch m := msg.(type) {
-	case VersionMsg, VerAckMsg:
-		l.punish(p, "second handshake", nil)
+	case VersionMsg:
+		if m.Nonce != p.version.Nonce {
+			l.punish(p, "a second, different version message", nil)
+		}
+		// A copy (lossy links duplicate, and a peer that missed our
+		// VerAck sends its Version again): answer it again.
+		l.n.send(p.id, VerAckMsg{})
+	case VerAckMsg:
 	case GetHeadersMsg, GetDataMsg:
 		if len(p.queue) < maxServeQueue {
 			p.queue = append(p.queue, m)
@@ -324,8 +338,11 @@ func (l *nodeLoop) onMessage(pk Packet) {
 func (l *nodeLoop) onVersion(p *peer, v VersionMsg) {
 	n := l.n
 	switch {
+	case p.version != nil && p.version.Nonce == v.Nonce:
+		n.send(p.id, VerAckMsg{}) // a copy: it may have missed our VerAck
+		return
 	case p.version != nil:
-		l.punish(p, "second version message", nil)
+		l.punish(p, "a second, different version message", nil)
 		return
 	case v.ChainID != n.chain.ChainID():
 		n.log.Warn("refusing a peer on another chain", "peer", string(p.id), "their_chain", v.ChainID.Short(16), "ours", n.chain.ChainID().Short(16))
@@ -885,8 +902,14 @@ func (l *nodeLoop) onTick() {
 	n := l.n
 	now := n.elapsed()
 	for _, p := range l.peers {
-		if !p.ready && !p.gone && now-p.since > n.cfg.HandshakeTimeout {
+		switch {
+		case p.ready || p.gone:
+		case now-p.since > n.cfg.HandshakeTimeout:
 			l.drop(p, 0, "no handshake in time", nil)
+		case now-p.versionAt >= n.cfg.RequestTimeout/4:
+			// Still waiting: on a lossy link our version or their
+			// answer may be lost. Say it again (copies are harmless).
+			l.sendVersion(p)
 		}
 		if p.headersBy != 0 && now >= p.headersBy {
 			p.headersBy = 0 // lost: asked again below
