@@ -28,48 +28,69 @@
 //     agree on one history; cut in two, both halves fork, and when the cut
 //     heals every node follows the branch with the most work.
 //
-// # The protocol in one page
+// # The protocol
 //
-// Hashes are SHA-256 of canonical binary encodings; JSON is for display
-// only. A block hash is SHA-256 of the 96-byte [Header], whose layout puts
-// the nonce in SHA-256's second 64-byte block so miners hash the first block
-// once ([Mine] runs at about twice the speed of hashing whole headers).
-// Header time is in Unix nanoseconds.
+// PROTOCOL.md, at the root of the repository, is the complete
+// specification: every byte that is hashed or signed, every constant, every
+// validity rule in the order checked and the error code it gives, with
+// worked examples; the test vectors in testdata/vectors let an
+// implementation in another language check that it agrees with this
+// package. In brief:
 //
-// Proof-of-work: a block is valid only if its hash, read as a big-endian
-// number, is at most the target in its header's compact Bits, and those
-// Bits are what the chain expects at that height: [Params.InitialBits],
-// retargeted every [Params.RetargetInterval] blocks by actual over expected
-// time, clamped to a factor of four and to [Params.PowLimit]
-// (RetargetInterval 0 keeps it fixed, as the tutorial does). A block's work
-// is 2^256/(target+1).
+// Encodings: hashes are SHA-256 of fixed binary encodings; JSON is for
+// display only. A block hash is SHA-256 of the 96-byte [Header], whose time
+// is in Unix nanoseconds and whose nonce lies in SHA-256's second 64-byte
+// block, so [Mine] hashes the first block once (about twice the speed of
+// hashing whole headers). A [Transaction] is 141 bytes and its ID their
+// SHA-256. A block is its header, its transaction count as a minimal
+// uvarint, and its transactions, committed to by a Merkle root built as
+// RFC 9162 builds it (leaves and inner nodes domain-separated, an odd node
+// carried up), so [MerkleProof]s are unambiguous.
 //
-// Fork choice: of all valid branches, nodes follow the one with the most
-// cumulative work, the first seen among equals; never simply the longest. A
-// reorganization undoes the state back to the fork point and applies the
-// new branch as one step: if a block on it is invalid, nothing changes and
-// that block and its descendants are marked invalid. Transactions of
-// disconnected blocks return to the mempool if still valid.
-//
-// Accounts: a [Transaction] moves an integer amount of base units from the
-// owner of an Ed25519 key to an [Address] (a 20-byte hash of a key, written
-// in Bech32m as "nk1…" so a typo is an error), pays a fee, and carries the
+// Accounts: a transaction moves an integer amount of base units from the
+// owner of an Ed25519 key to an [Address] (the first 20 bytes of a
+// domain-separated SHA-256 of a key, written in Bech32m as "nk1…" so a typo
+// is an error), pays a fee of at least [Params.MinTxFee], and carries the
 // sender's nonce: 0 for its first transaction, then 1, 2, ... Each nonce is
 // accepted once and in order, which stops replays and double spends. The
-// signature covers a domain-separated message that includes the chain ID
-// (the genesis hash), so a transaction is valid on one chain only.
+// signature covers a domain-separated message that includes the chain ID,
+// so a transaction is valid on one chain only.
 //
-// Blocks: the first transaction is the coinbase, unsigned, paying the
-// miner at most the reward ([Params.Reward], halving on schedule) plus the
-// fees, and carrying the height so no two coinbases are alike. The genesis
-// block may instead hold starting balances ([Params.Allocations]). A valid
-// block also has: a known parent and height one above it; a time after the
-// median of the last 11 blocks and at most [Params.MaxFutureDrift] ahead of
-// the validating node's clock; the Merkle root of its transactions (leaves
-// and inner nodes domain-separated, RFC 9162, so [MerkleProof]s are
-// unambiguous); size and count within limits; every other transaction
-// signed, with the sender's next nonce, affordable, overflowing nothing, and
-// neither repeated in the block nor already on the chain.
+// The chain ID is the hash of the genesis block, which commits to every
+// consensus parameter but [Params.Name]: its PrevHash is not zero but a
+// digest of the parameters, and its transactions are the
+// [Params.Allocations], in coinbase form. PROTOCOL.md gives the digest's
+// exact bytes.
+//
+// Proof-of-work: a block is valid only if its hash, read as a big-endian
+// number, is at most the target in its header's compact Bits (three
+// significant bytes, or two when the first is 0x80 or more), and those Bits
+// are exactly what the chain expects at that height: the compact form of
+// [Params.InitialTarget], and, with [Params.RetargetInterval] N above 0, at
+// every multiple of N the parent's target scaled by how long the last
+// period took over how long it should have taken, measured from the last
+// block of the period before, clamped to a factor of four, capped at
+// [Params.PowLimit] and rounded down (PROTOCOL.md gives the exact rule;
+// RetargetInterval 0 keeps the target fixed, as the tutorial does). A
+// block's work is 2^256/(target+1).
+//
+// Blocks: the first transaction is the coinbase, unsigned, carrying the
+// height as its nonce so no two coinbases are alike, and paying the miner
+// at most the reward ([Params.Reward], halving on schedule) plus the fees.
+// A valid block also has: a known parent and the height one above it; a
+// time after the median of its parent's and up to ten ancestors' times, no
+// more than [Params.MaxTimewarp] before its parent if it starts a retarget
+// period, and at most [Params.MaxFutureDrift] ahead of the validating
+// node's clock; the right Merkle root; size and count within limits; every
+// other transaction signed, with the sender's next nonce, affordable, and
+// within [MaxMoney]. Transactions apply in order, the coinbase last.
+//
+// Fork choice: of all valid branches, nodes follow the one with the most
+// cumulative work (genesis included), the first complete among equals;
+// never simply the longest. A reorganization undoes the state back to the
+// fork point and applies the new branch as one step: if a block on it is
+// invalid, nothing changes and that block and its descendants are marked
+// invalid.
 //
 // Every rejection is a [*RuleError] whose code can be tested with
 // errors.Is, for example errors.Is(err, ErrInsufficientFunds), and a
@@ -77,9 +98,9 @@
 //
 // Network: nodes exchange [Message]s as bytes over any [Network]. They
 // announce new transactions and blocks by hash and send them to peers that
-// ask; tell each other their tip and total work; and a node that is behind,
-// or that receives an orphan, sends a block locator and gets the missing
-// blocks in bounded batches. No node ever re-sends a whole chain.
+// ask, tell each other their tip and total work, and a node that is behind
+// sends a block locator and gets the missing blocks in bounded batches. No
+// node ever re-sends a whole chain.
 //
 // # Layout
 //

@@ -41,7 +41,8 @@ func (h Hash) Short(n int) string {
 	return s[:n]
 }
 
-// IsZero reports whether h is all zeros (the previous-hash of genesis).
+// IsZero reports whether h is all zeros. (A chain's genesis block does not
+// have a zero PrevHash: it holds the digest of the consensus parameters.)
 func (h Hash) IsZero() bool { return h == Hash{} }
 
 // MarshalText implements [encoding.TextMarshaler].
