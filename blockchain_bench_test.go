@@ -11,7 +11,7 @@ import (
 //
 //	go test -run XXX -bench 'ValidateBlock|ConnectChain' -benchmem
 //
-// Bar (DESIGN.md §7): ValidateBlock/workers=N reaches at least 0.8 × N ×
+// Bar (checked by .ci/bars): ValidateBlock/workers=N reaches at least 0.8 × N ×
 // the txs/s of ValidateBlock/ed25519.Verify, a plain single-core loop over
 // the same signatures in the same run.
 

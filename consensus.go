@@ -282,8 +282,8 @@ type Params struct {
 
 	// InitialTarget is the target of the genesis block and of the first
 	// retarget interval (of every block, if RetargetInterval is 0). Headers
-	// carry it in compact form, which keeps three significant bytes, so
-	// the target really used is TargetFromCompact(InitialTarget.Compact()).
+	// carry it in compact form, which keeps two or three significant bytes,
+	// so the target really used is TargetFromCompact(InitialTarget.Compact()).
 	// TargetFromBits(n) gives a target that takes about 2^n hashes.
 	InitialTarget Target
 	// PowLimit is the easiest target a block may carry.
@@ -294,7 +294,7 @@ type Params struct {
 	// target fixed at InitialTarget, as in the tutorial. Otherwise the
 	// target changes at every height that is a multiple of it, scaled by
 	// how long the last interval took over how long it should have taken
-	// (see the package documentation for the exact rule). It must not be 1.
+	// (PROTOCOL.md in the repository gives the exact rule). It must not be 1.
 	RetargetInterval uint64
 	// MaxTimewarp is how far before its parent the first block of a
 	// retarget interval may be stamped (BIP 94's rule against the timewarp
@@ -523,7 +523,7 @@ func (p *Params) UnmarshalJSON(data []byte) error {
 // its hash is the chain ID, so it commits to everything that makes the
 // chain this chain:
 //   - its PrevHash is not zero but the digest of the consensus parameters
-//     (see the package documentation for its exact bytes), so two chains
+//     (PROTOCOL.md in the repository gives its exact bytes), so two chains
 //     that differ in any rule have different IDs and a transaction signed
 //     for one is invalid on the other;
 //   - its transactions are the allocations, each in coinbase form (zero
@@ -775,9 +775,10 @@ func nextBits(p *Params, parent *blockNode) uint32 {
 }
 
 // retarget scales the target in oldBits by actual/expected, with expected
-// = gaps × TargetBlockTime and actual clamped to expected/4 … expected×4, and
-// caps the result at PowLimit: new = old × actual / expected, in integers,
-// rounded down, then to compact form.
+// = gaps × TargetBlockTime and actual clamped to expected/4 … expected×4:
+// new = old × actual / expected, in integers, rounded down, then capped at
+// PowLimit (and raised to 1, the hardest target, should it round to 0),
+// then to compact form.
 func retarget(p *Params, oldBits uint32, actual int64, gaps uint64) uint32 {
 	expected := int64(gaps) * int64(p.TargetBlockTime)
 	actual = max(expected/4, min(actual, expected*4))
@@ -788,8 +789,11 @@ func retarget(p *Params, oldBits uint32, actual int64, gaps uint64) uint32 {
 	t := old.Big()
 	t.Mul(t, big.NewInt(actual))
 	t.Quo(t, big.NewInt(expected))
-	if limit := p.PowLimit.Big(); t.Cmp(limit) > 0 || t.Sign() <= 0 {
+	if limit := p.PowLimit.Big(); t.Cmp(limit) > 0 {
 		t = limit
+	}
+	if t.Sign() <= 0 {
+		t.SetInt64(1)
 	}
 	nt, _ := TargetFromBig(t) // in range: 0 < t <= PowLimit
 	return nt.Compact()

@@ -80,7 +80,8 @@ func TargetFromCompact(bits uint32) (Target, error) {
 }
 
 // Compact returns t in Bitcoin's compact form, keeping its three most
-// significant bytes and rounding the rest down. A header carries this form,
+// significant bytes, or two when the first of them is 0x80 or more (it
+// would read as the sign bit), and rounding the rest down. A header carries this form,
 // so the target a chain really uses is TargetFromCompact(t.Compact()).
 func (t Target) Compact() uint32 {
 	size := 32

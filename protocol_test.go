@@ -1169,8 +1169,11 @@ func refRetarget(oldBits uint32, actual int64, gaps uint64, blockTime int64, pow
 	}
 	v := new(big.Int).Mul(old, big.NewInt(actual))
 	v.Quo(v, big.NewInt(expected))
-	if v.Cmp(powLimit) > 0 || v.Sign() == 0 {
+	if v.Cmp(powLimit) > 0 {
 		v = powLimit
+	}
+	if v.Sign() == 0 {
+		v = big.NewInt(1)
 	}
 	return refCompact(v)
 }
