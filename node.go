@@ -3,11 +3,11 @@ package blockchain
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
@@ -213,7 +213,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		now:       cfg.Now,
 		start:     time.Now(),
 		seed:      seed,
-		nonce:     rand.New(rand.NewPCG(seed, 1)).Uint64(),
+		nonce:     handshakeNonce(seed, cfg.ID),
 		paceIn:    max(pace, 0),
 		wakeMiner: make(chan struct{}, 1),
 		mined:     make(chan *minedBlock),
@@ -226,6 +226,13 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	n.miner.Store(&miner)
 	n.mining.Store(cfg.Mining)
 	return n, nil
+}
+
+// handshakeNonce derives the node's handshake nonce from its seed and ID,
+// so two nodes given the same seed still tell each other apart.
+func handshakeNonce(seed uint64, id PeerID) uint64 {
+	h := sha256.Sum256(append(binary.BigEndian.AppendUint64(nil, seed), id...))
+	return binary.BigEndian.Uint64(h[:8])
 }
 
 // elapsed is the node's monotonic clock, for request timers: it keeps
