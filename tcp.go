@@ -18,19 +18,7 @@ import (
 	"time"
 )
 
-// Frames. Every unit a TCP connection carries is a frame:
-//
-//	offset  size  field
-//	0       4     length: the payload's size in bytes, big-endian uint32
-//	4       1     kind: 0x01 data, 0x02 ping, 0x03 pong
-//	5       len   payload
-//
-// A data frame's payload is one message, of at most MaxMessageSize bytes
-// (empty allowed). A ping's payload is 8 opaque bytes, which the pong that
-// answers it echoes; both only keep the connection alive. Any other length
-// or kind makes the frame malformed, and the connection is closed. There is
-// no magic number or version: the node's handshake, over any transport,
-// belongs to the protocol above.
+// Frames, as the TCPNetwork documentation describes them.
 const (
 	frameHeaderSize = 5
 	frameData       = 0x01
@@ -231,11 +219,25 @@ type TCPStats struct {
 // then the peer's messages, then PeerDisconnected to Receive, waiting for
 // the receiver (so a slow node slows its peers down through TCP instead of
 // losing messages), and a writer goroutine, which drains the peer's
-// bounded send queue. Frames are length-prefixed (see the format above
-// readFrame in the source); pings keep idle connections alive and show
-// dead ones. Closing the Conn closes the listener and every connection,
-// discarding what is queued, and ends every goroutine; a later Join
-// listens again on the same address. Close closes the network for good.
+// bounded send queue. Closing the Conn closes the listener and every
+// connection, discarding what is queued, and ends every goroutine; a later
+// Join listens again on the same address. Close closes the network for
+// good.
+//
+// Everything a connection carries, each way, is a sequence of frames:
+//
+//	offset  size    field
+//	0       4       length: the payload's size in bytes, big-endian uint32
+//	4       1       kind: 0x01 data, 0x02 ping, 0x03 pong
+//	5       length  payload
+//
+// A data frame's payload is one message, of at most MaxMessageSize bytes
+// (empty allowed). A ping's payload is 8 opaque bytes, which the pong
+// answering it echoes; an endpoint pings a connection it has written
+// nothing to for PingInterval, so a live peer is never idle. Any other
+// length or kind makes the frame malformed, and the connection is closed.
+// There is no magic number or version: the node's handshake, the same over
+// any transport, belongs to the protocol above.
 type TCPNetwork struct {
 	cfg       TCPConfig // with defaults
 	log       *slog.Logger
