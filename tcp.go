@@ -132,11 +132,12 @@ type TCPConfig struct {
 	MaxOutbound int
 	// ReadTimeout is the most a frame may take to arrive once its first
 	// byte has: a peer that trickles a frame is disconnected, without a
-	// ban. Default 60s.
+	// ban. It must leave time for a frame of MaxMessageSize bytes on the
+	// slowest link to serve (the default asks for 140 kB/s). Default 60s.
 	ReadTimeout time.Duration
 	// IdleTimeout is how long a connection may stay without receiving a
-	// frame before it is closed. It must exceed PingInterval. Default
-	// three times PingInterval.
+	// frame before it is closed. It must exceed PingInterval, the peers'
+	// as well as this endpoint's. Default three times PingInterval.
 	IdleTimeout time.Duration
 	// PingInterval is how long a connection may go without sending before
 	// it sends a ping, so that a live peer is never idle. Default 30s.
@@ -169,8 +170,9 @@ type TCPConfig struct {
 	// Logger receives connection events at Debug and misbehaving peers at
 	// Warn. Nil means silent.
 	Logger *slog.Logger
-	// Dial opens outbound connections; nil means a net.Dialer's
-	// DialContext. Tests inject failures or count dials with it.
+	// Dial opens outbound connections, and must give up when ctx is done
+	// (at DialTimeout or Close); nil means a net.Dialer's DialContext.
+	// Tests inject failures or count dials with it.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Rand is the random source of the redial jitter; nil means a source
 	// seeded at random. It need not be safe for concurrent use.
@@ -663,8 +665,8 @@ func (c *tcpConn) Drop(peer PeerID, ban time.Duration) error {
 // Connect dials addr in the background, once, unless the endpoint is
 // connected to it or dialing it already, it is banned, or the outbound
 // limit is reached. An address among the configured Peers is left to its
-// redial loop. It fails with ErrInvalidPeerAddress for an address that is not
-// "host:port", and ErrClosed after Close.
+// redial loop. It fails with ErrInvalidPeerAddress for an address that is
+// not "host:port", and ErrClosed after Close.
 func (c *tcpConn) Connect(addr string) error {
 	if err := checkAddr(addr); err != nil {
 		return fmt.Errorf("%q: connect: %w", c.id, err)

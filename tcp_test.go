@@ -847,3 +847,63 @@ func TestTCPCloseLeavesNoGoroutine(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Two nodes agree on a chain over TCP: blocks mined by one reach the
+// other, which connects to it as a configured peer.
+func TestTCPNodes(t *testing.T) {
+	base := runtime.NumGoroutine()
+	params := blockchain.TestParams()
+	netA := newTCP(t, blockchain.TCPConfig{Listen: "127.0.0.1:0"})
+	netB := newTCP(t, blockchain.TCPConfig{Peers: []string{netA.Addr()}})
+	var nodes []*blockchain.Node
+	for i, n := range []*blockchain.TCPNetwork{netA, netB} {
+		chain, err := blockchain.NewChain(params, blockchain.ChainOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		node, err := blockchain.NewNode(blockchain.NodeConfig{
+			ID:             blockchain.PeerID(fmt.Sprint("node-", i)),
+			Chain:          chain,
+			Network:        n,
+			Miner:          blockchain.WalletFromSeed(seed(fmt.Sprint("miner ", i))).Address(),
+			StatusInterval: 50 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, node)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, node := range nodes {
+		wg.Go(func() {
+			if err := node.Run(ctx); err != nil {
+				t.Errorf("%s: Run: %v", node.ID(), err)
+			}
+		})
+	}
+	a, b := nodes[0], nodes[1]
+	for range 3 {
+		if _, _, err := a.MineBlock(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tcpEventually(t, "node-1 to follow node-0's tip", func() bool {
+		return b.Tip().Hash == a.Tip().Hash
+	})
+	if h := b.Tip().Height; h != 3 {
+		t.Errorf("node-1 at height %d, want 3", h)
+	}
+	cancel()
+	wg.Wait()
+	netA.Close()
+	netB.Close()
+	deadline := time.Now().Add(tcpWait)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
