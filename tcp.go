@@ -498,6 +498,9 @@ type tcpPeer struct {
 	dead     chan struct{} // closed by kill
 	once     sync.Once
 	gone     chan struct{} // closed when the reader has ended
+	// writeTimedOut is set by the writer before it kills the connection
+	// for a write past its deadline, so the reader can count it.
+	writeTimedOut atomic.Bool
 }
 
 // kill closes the connection, once, and reports whether this call did.
@@ -925,7 +928,7 @@ func (c *tcpConn) read(p *tcpPeer) {
 	n := c.net
 	if c.deliver(Packet{From: p.id, Event: PeerConnected}, nil) {
 		err := c.readFrames(p)
-		p.kill()
+		p.kill() // after which a writer's reason is visible
 		var nerr net.Error
 		switch {
 		case errors.Is(err, errMalformedFrame):
@@ -936,11 +939,11 @@ func (c *tcpConn) read(p *tcpPeer) {
 			}
 			n.mu.Unlock()
 			c.log.Warn("malformed frame: disconnected", "peer", string(p.id), "err", err, "banned", p.outbound)
-		case errors.As(err, &nerr) && nerr.Timeout():
+		case errors.As(err, &nerr) && nerr.Timeout(), p.writeTimedOut.Load():
 			n.mu.Lock()
 			n.stats.TimedOut++
 			n.mu.Unlock()
-			c.log.Debug("read timed out: disconnected", "peer", string(p.id), "err", err)
+			c.log.Debug("timed out: disconnected", "peer", string(p.id), "err", err, "writing", p.writeTimedOut.Load())
 		default:
 			c.log.Debug("disconnected", "peer", string(p.id), "err", err)
 		}
@@ -1025,13 +1028,13 @@ func (c *tcpConn) write(p *tcpPeer) {
 			_, err = bufs.WriteTo(p.c)
 		}
 		if err != nil {
+			// The reader, which delivers PeerDisconnected, counts the
+			// timeout: after the event, the stats show it.
+			var nerr net.Error
+			if errors.As(err, &nerr) && nerr.Timeout() {
+				p.writeTimedOut.Store(true)
+			}
 			if p.kill() {
-				var nerr net.Error
-				if errors.As(err, &nerr) && nerr.Timeout() {
-					n.mu.Lock()
-					n.stats.TimedOut++
-					n.mu.Unlock()
-				}
 				c.log.Debug("write failed: disconnected", "peer", string(p.id), "err", err)
 			}
 			return

@@ -720,11 +720,16 @@ func TestTCPDropBan(t *testing.T) {
 func TestTCPKeepalive(t *testing.T) {
 	keep := blockchain.TCPConfig{PingInterval: 50 * time.Millisecond, IdleTimeout: 300 * time.Millisecond}
 	p := newTCPPair(t, keep, keep)
+	notCli := func(pk blockchain.Packet) {
+		if pk.From == p.cliID {
+			t.Errorf("server: unexpected %v from the client", pk.Event)
+		}
+	}
 	silent := rawDial(t, p.sn.Addr())
 	silentID := blockchain.PeerID(silent.LocalAddr().String())
-	tcpAwait(t, p.srv, "PeerConnected", is(blockchain.PeerConnected, silentID), nil)
+	tcpAwait(t, p.srv, "PeerConnected", is(blockchain.PeerConnected, silentID), notCli)
 	start := time.Now()
-	tcpAwait(t, p.srv, "PeerDisconnected", is(blockchain.PeerDisconnected, silentID), nil)
+	tcpAwait(t, p.srv, "PeerDisconnected", is(blockchain.PeerDisconnected, silentID), notCli)
 	if elapsed := time.Since(start); elapsed < keep.IdleTimeout/2 {
 		t.Errorf("a silent peer was dropped after %v, want about %v", elapsed, keep.IdleTimeout)
 	}
@@ -753,12 +758,16 @@ func TestTCPKeepalive(t *testing.T) {
 		t.Fatalf("pong %x, want %x", hdr, want)
 	}
 
-	// Meanwhile the two endpoints, silent but pinging, stayed connected.
-	if s := p.sn.Stats(); s.TimedOut != 1 {
-		t.Errorf("Stats().TimedOut = %d, want the silent peer's 1", s.TimedOut)
+	// Meanwhile the two endpoints, silent but pinging, stayed connected,
+	// longer than the idle timeout the silent peer took.
+	if s := p.sn.Stats(); s.TimedOut < 1 {
+		t.Errorf("Stats().TimedOut = %d, want the silent peer's at least", s.TimedOut)
 	}
 	if !slices.Contains(p.srv.Peers(), p.cliID) || !slices.Contains(p.cli.Peers(), p.srvID) {
 		t.Error("two pinging endpoints disconnected")
+	}
+	for _, pk := range memnetPackets(p.cli) {
+		t.Errorf("client: unexpected %v from %q", pk.Event, pk.From)
 	}
 }
 
@@ -780,13 +789,18 @@ func TestTCPSendQueueFull(t *testing.T) {
 			tcpAwait(t, srv, "PeerConnected", is(blockchain.PeerConnected, sinkID), nil)
 			msg := make([]byte, 1<<20)
 			const count = 64
+			accepted := 0 // the write deadline may disconnect the sink meanwhile
 			for i := range count {
-				if err := srv.Send(sinkID, msg); err != nil && !errors.Is(err, blockchain.ErrUnknownPeer) {
+				err := srv.Send(sinkID, msg)
+				switch {
+				case err == nil:
+					accepted++
+				case !errors.Is(err, blockchain.ErrUnknownPeer):
 					t.Fatalf("Send #%d: %v", i, err)
 				}
 			}
-			if s := sn.Stats(); s.Dropped == 0 || s.Sent+s.Dropped != count {
-				t.Errorf("stats %+v, want some of %d dropped and the rest sent", s, count)
+			if s := sn.Stats(); s.Dropped == 0 || s.Sent+s.Dropped != uint64(accepted) {
+				t.Errorf("stats %+v, want some of the %d messages dropped and the rest sent", s, accepted)
 			}
 			tcpAwait(t, srv, "PeerDisconnected", is(blockchain.PeerDisconnected, sinkID), nil)
 			if s := sn.Stats(); s.TimedOut != 1 {
@@ -817,6 +831,7 @@ func TestTCPCloseLeavesNoGoroutine(t *testing.T) {
 	for range 500 {
 		conns[2].Send(blockchain.PeerID(addrs[0]), []byte("unread"))
 	}
+	tcpEventually(t, "n0's Receive channel to fill", func() bool { return nets[0].Stats().Received >= 60 })
 	// A raw peer half way through a frame.
 	half := rawDial(t, addrs[1])
 	half.Write(frame(100, kindData, 1, 2, 3))
