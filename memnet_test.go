@@ -760,3 +760,286 @@ func TestMemNetworkCloseRace(t *testing.T) {
 		})
 	}
 }
+
+// memnetEvents returns the events of ps as "event from" strings, and
+// checks that ps holds nothing else.
+func memnetEvents(t *testing.T, ps []blockchain.Packet) []string {
+	t.Helper()
+	var evs []string
+	for _, p := range ps {
+		if p.Event == blockchain.PeerMessage {
+			t.Fatalf("unexpected message from %s: %q", p.From, p.Data)
+		}
+		evs = append(evs, fmt.Sprintf("%v %s", p.Event, p.From))
+	}
+	return evs
+}
+
+// memnetExpect receives len(want) packets on c, waiting for each, and
+// checks them: "connected x", "disconnected x", or "x: data" for a message.
+func memnetExpect(t *testing.T, c blockchain.Conn, want ...string) {
+	t.Helper()
+	timer := time.NewTimer(10 * time.Second)
+	defer timer.Stop()
+	var got []string
+	for range want {
+		select {
+		case p, ok := <-c.Receive():
+			if !ok {
+				t.Fatalf("%s: Receive closed after %q, want %q", c.ID(), got, want)
+			}
+			if p.Event == blockchain.PeerMessage {
+				got = append(got, fmt.Sprintf("%s: %s", p.From, p.Data))
+			} else {
+				got = append(got, fmt.Sprintf("%v %s", p.Event, p.From))
+			}
+		case <-timer.C:
+			t.Fatalf("%s: received %q, then nothing; want %q", c.ID(), got, want)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s received %q, want %q", c.ID(), got, want)
+	}
+}
+
+func TestMemNetworkEvents(t *testing.T) {
+	t.Run("FullMesh", func(t *testing.T) {
+		n := blockchain.NewMemNetwork(blockchain.MemNetworkConfig{})
+		defer n.Close()
+		cs := memnetJoin(t, n, "carol", "alice", "bob")
+		carol, alice, bob := cs[0], cs[1], cs[2]
+		// The newcomer hears of every peer, in ID order; each peer hears
+		// of the newcomer.
+		for _, tt := range []struct {
+			c    blockchain.Conn
+			want []string
+		}{
+			{carol, []string{"connected alice", "connected bob"}},
+			{alice, []string{"connected carol", "connected bob"}},
+			{bob, []string{"connected alice", "connected carol"}},
+		} {
+			if got := memnetEvents(t, memnetPackets(tt.c)); !slices.Equal(got, tt.want) {
+				t.Errorf("%s: events %q, want %q", tt.c.ID(), got, tt.want)
+			}
+		}
+
+		// A partition is a cut cable nobody has noticed: no events.
+		n.Partition([]blockchain.PeerID{"alice"}, []blockchain.PeerID{"bob", "carol"})
+		n.Heal()
+		for _, c := range cs {
+			if ps := memnetPackets(c); len(ps) != 0 {
+				t.Errorf("%s: %d packets after a partition and its healing, want none", c.ID(), len(ps))
+			}
+		}
+
+		// Close tells the peers; a rejoin connects again.
+		bob.Close()
+		memnetExpect(t, alice, "disconnected bob")
+		memnetExpect(t, carol, "disconnected bob")
+		bob = memnetJoin(t, n, "bob")[0]
+		memnetExpect(t, bob, "connected alice", "connected carol")
+		memnetExpect(t, alice, "connected bob")
+		memnetExpect(t, carol, "connected bob")
+
+		// Drop tells both sides; RemoveLink too.
+		if err := alice.(blockchain.Dropper).Drop("bob", 0); err != nil {
+			t.Fatal(err)
+		}
+		memnetExpect(t, alice, "disconnected bob")
+		memnetExpect(t, bob, "disconnected alice")
+		n.RemoveLink("carol", "bob")
+		memnetExpect(t, carol, "disconnected bob")
+		memnetExpect(t, bob, "disconnected carol")
+		n.RemoveLink("carol", "bob") // no link: nothing happens
+		if err := n.SetLink("carol", "bob", blockchain.LinkConfig{}); err != nil {
+			t.Fatal(err)
+		}
+		memnetExpect(t, carol, "connected bob")
+		memnetExpect(t, bob, "connected carol")
+		// New settings for an existing link are no news.
+		if err := n.SetLink("bob", "carol", blockchain.LinkConfig{Latency: time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []blockchain.Conn{alice, bob, carol} {
+			if ps := memnetPackets(c); len(ps) != 0 {
+				t.Errorf("%s: %d packets, want none", c.ID(), len(ps))
+			}
+		}
+	})
+
+	t.Run("Sparse", func(t *testing.T) {
+		n := blockchain.NewMemNetwork(blockchain.MemNetworkConfig{Sparse: true})
+		defer n.Close()
+		if err := n.SetLink("alice", "bob", blockchain.LinkConfig{}); err != nil { // before either joins
+			t.Fatal(err)
+		}
+		alice := memnetJoin(t, n, "alice")[0]
+		if ps := memnetPackets(alice); len(ps) != 0 {
+			t.Errorf("alice alone received %d packets", len(ps))
+		}
+		cs := memnetJoin(t, n, "bob", "carol")
+		bob, carol := cs[0], cs[1]
+		memnetExpect(t, bob, "connected alice")
+		memnetExpect(t, alice, "connected bob")
+		if ps := memnetPackets(carol); len(ps) != 0 {
+			t.Errorf("carol, linked to nobody, received %d packets", len(ps))
+		}
+		if err := n.SetLink("carol", "alice", blockchain.LinkConfig{}); err != nil {
+			t.Fatal(err)
+		}
+		memnetExpect(t, carol, "connected alice")
+		memnetExpect(t, alice, "connected carol")
+		n.RemoveLink("alice", "carol")
+		memnetExpect(t, carol, "disconnected alice")
+		memnetExpect(t, alice, "disconnected carol")
+	})
+}
+
+// PeerConnected comes before a peer's first message and PeerDisconnected
+// after its last: copies in flight when the peering ends are cut.
+func TestMemNetworkEventOrder(t *testing.T) {
+	clock := new(memnetClock)
+	n := blockchain.NewMemNetwork(blockchain.MemNetworkConfig{
+		Sparse:    true,
+		Link:      blockchain.LinkConfig{Latency: 10 * time.Millisecond},
+		AfterFunc: clock.AfterFunc,
+	})
+	defer n.Close()
+	link := blockchain.LinkConfig{Latency: 10 * time.Millisecond}
+	cs := memnetJoin(t, n, "alice", "bob")
+	alice, bob := cs[0], cs[1]
+	if err := n.SetLink("alice", "bob", link); err != nil {
+		t.Fatal(err)
+	}
+	memnetSend(t, alice, "bob", []byte("first"))
+	memnetSend(t, bob, "alice", []byte("reply"))
+	clock.Advance(time.Second)
+	memnetExpect(t, bob, "connected alice", "alice: first")
+	memnetExpect(t, alice, "connected bob", "bob: reply")
+
+	// Removed and set again while copies fly both ways: they are cut, not
+	// delivered after the disconnection nor on the new link.
+	memnetSend(t, alice, "bob", []byte("cut"))
+	memnetSend(t, bob, "alice", []byte("cut"))
+	n.RemoveLink("alice", "bob")
+	if err := n.SetLink("alice", "bob", link); err != nil {
+		t.Fatal(err)
+	}
+	memnetSend(t, alice, "bob", []byte("new link"))
+	clock.Advance(time.Second)
+	memnetExpect(t, bob, "disconnected alice", "connected alice", "alice: new link")
+	memnetExpect(t, alice, "disconnected bob", "connected bob")
+
+	// The same for a sender that closes, and a receiver that drops.
+	memnetSend(t, alice, "bob", []byte("cut"))
+	alice.Close()
+	clock.Advance(time.Second)
+	memnetExpect(t, bob, "disconnected alice")
+	alice = memnetJoin(t, n, "alice")[0]
+	memnetExpect(t, alice, "connected bob")
+	memnetExpect(t, bob, "connected alice")
+	memnetSend(t, alice, "bob", []byte("cut"))
+	if err := bob.(blockchain.Dropper).Drop("alice", 0); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	memnetExpect(t, bob, "disconnected alice")
+	memnetExpect(t, alice, "disconnected bob")
+	if ps := memnetPackets(bob); len(ps) != 0 {
+		t.Errorf("bob received %d more packets", len(ps))
+	}
+	if s := memnetBalanced(t, n); s.Cut != 4 {
+		t.Errorf("Stats().Cut = %d, want 4", s.Cut)
+	}
+}
+
+// Events are never dropped: when the inbox is full they wait in a
+// backlog, in order with the messages around them, while messages that
+// find the inbox full are dropped.
+func TestMemNetworkEventsFullInbox(t *testing.T) {
+	base := runtime.NumGoroutine()
+	const size = 3
+	n := blockchain.NewMemNetwork(blockchain.MemNetworkConfig{QueueSize: size})
+	defer n.Close()
+	cs := memnetJoin(t, n, "alice", "bob")
+	alice, bob := cs[0], cs[1]
+	for i := range 5 { // bob's inbox: connected alice, 0, 1
+		memnetSend(t, alice, "bob", []byte(fmt.Sprint(i)))
+	}
+	carol := memnetJoin(t, n, "carol")[0] // backlog: connected carol
+	memnetSend(t, alice, "bob", []byte("dropped"))
+	memnetSend(t, carol, "bob", []byte("dropped"))
+	alice.Close() // backlog: disconnected alice
+	if s := n.Stats(); s.Delivered != 2 || s.Overflowed != 5 {
+		t.Errorf("stats %+v, want 2 delivered and 5 overflowed", s)
+	}
+	memnetExpect(t, bob, "connected alice", "alice: 0", "alice: 1", "connected carol", "disconnected alice")
+	memnetGoroutines(t, base) // the backlog is empty: its goroutine ended
+	memnetSend(t, carol, "bob", []byte("room again"))
+	memnetExpect(t, bob, "carol: room again")
+
+	// A backlog nobody reads ends with the endpoint.
+	memnetPackets(carol) // room for carol's events
+	for i := range 2 * size {
+		memnetSend(t, carol, "bob", []byte(fmt.Sprint(i)))
+	}
+	n.RemoveLink("bob", "carol")
+	if err := n.SetLink("bob", "carol", blockchain.LinkConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.NumGoroutine() <= base {
+		t.Error("no goroutine holds the backlog")
+	}
+	bob.Close()
+	memnetClosed(t, bob)
+	memnetGoroutines(t, base)
+}
+
+func TestMemNetworkBan(t *testing.T) {
+	clock := new(memnetClock)
+	n := blockchain.NewMemNetwork(blockchain.MemNetworkConfig{AfterFunc: clock.AfterFunc})
+	defer n.Close()
+	cs := memnetJoin(t, n, "alice", "bob")
+	alice, bob := cs[0], cs[1]
+	memnetPackets(alice)
+	memnetPackets(bob)
+	if err := alice.(blockchain.Dropper).Drop("bob", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	memnetExpect(t, alice, "disconnected bob")
+	memnetExpect(t, bob, "disconnected alice")
+	if err := n.SetLink("bob", "alice", blockchain.LinkConfig{}); !errors.Is(err, blockchain.ErrBanned) {
+		t.Errorf("SetLink during the ban: err = %v, want ErrBanned", err)
+	}
+	// A rejoin does not relink a banned pair in a full mesh.
+	bob.Close()
+	bob = memnetJoin(t, n, "bob")[0]
+	if got := bob.Peers(); len(got) != 0 {
+		t.Errorf("rejoined bob.Peers() = %v during the ban, want none", got)
+	}
+	clock.Advance(time.Minute - time.Nanosecond)
+	if err := n.SetLink("alice", "bob", blockchain.LinkConfig{}); !errors.Is(err, blockchain.ErrBanned) {
+		t.Errorf("SetLink just before the ban expires: err = %v, want ErrBanned", err)
+	}
+	clock.Advance(time.Nanosecond)
+	if got := alice.Peers(); len(got) != 0 {
+		t.Errorf("alice.Peers() = %v when the ban expired, want none: the link does not come back by itself", got)
+	}
+	if err := n.SetLink("alice", "bob", blockchain.LinkConfig{}); err != nil {
+		t.Fatalf("SetLink after the ban: %v", err)
+	}
+	memnetExpect(t, alice, "connected bob")
+	memnetExpect(t, bob, "connected alice")
+
+	// Close stops the timers of standing bans.
+	if err := bob.(blockchain.Dropper).Drop("alice", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if clock.Pending() != 1 {
+		t.Fatalf("%d timers pending, want the ban's", clock.Pending())
+	}
+	n.Close()
+	if clock.Pending() != 0 {
+		t.Errorf("%d timers pending after Close", clock.Pending())
+	}
+}

@@ -18,19 +18,7 @@ import (
 	"time"
 )
 
-// Frames. Every unit a TCP connection carries is a frame:
-//
-//	offset  size  field
-//	0       4     length: the payload's size in bytes, big-endian uint32
-//	4       1     kind: 0x01 data, 0x02 ping, 0x03 pong
-//	5       len   payload
-//
-// A data frame's payload is one message, of at most MaxMessageSize bytes
-// (empty allowed). A ping's payload is 8 opaque bytes, which the pong that
-// answers it echoes; both only keep the connection alive. Any other length
-// or kind makes the frame malformed, and the connection is closed. There is
-// no magic number or version: the node's handshake, over any transport,
-// belongs to the protocol above.
+// Frames, as the TCPNetwork documentation describes them.
 const (
 	frameHeaderSize = 5
 	frameData       = 0x01
@@ -144,11 +132,12 @@ type TCPConfig struct {
 	MaxOutbound int
 	// ReadTimeout is the most a frame may take to arrive once its first
 	// byte has: a peer that trickles a frame is disconnected, without a
-	// ban. Default 60s.
+	// ban. It must leave time for a frame of MaxMessageSize bytes on the
+	// slowest link to serve (the default asks for 140 kB/s). Default 60s.
 	ReadTimeout time.Duration
 	// IdleTimeout is how long a connection may stay without receiving a
-	// frame before it is closed. It must exceed PingInterval. Default
-	// three times PingInterval.
+	// frame before it is closed. It must exceed PingInterval, the peers'
+	// as well as this endpoint's. Default three times PingInterval.
 	IdleTimeout time.Duration
 	// PingInterval is how long a connection may go without sending before
 	// it sends a ping, so that a live peer is never idle. Default 30s.
@@ -181,8 +170,9 @@ type TCPConfig struct {
 	// Logger receives connection events at Debug and misbehaving peers at
 	// Warn. Nil means silent.
 	Logger *slog.Logger
-	// Dial opens outbound connections; nil means a net.Dialer's
-	// DialContext. Tests inject failures or count dials with it.
+	// Dial opens outbound connections, and must give up when ctx is done
+	// (at DialTimeout or Close); nil means a net.Dialer's DialContext.
+	// Tests inject failures or count dials with it.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Rand is the random source of the redial jitter; nil means a source
 	// seeded at random. It need not be safe for concurrent use.
@@ -231,11 +221,25 @@ type TCPStats struct {
 // then the peer's messages, then PeerDisconnected to Receive, waiting for
 // the receiver (so a slow node slows its peers down through TCP instead of
 // losing messages), and a writer goroutine, which drains the peer's
-// bounded send queue. Frames are length-prefixed (see the format above
-// readFrame in the source); pings keep idle connections alive and show
-// dead ones. Closing the Conn closes the listener and every connection,
-// discarding what is queued, and ends every goroutine; a later Join
-// listens again on the same address. Close closes the network for good.
+// bounded send queue. Closing the Conn closes the listener and every
+// connection, discarding what is queued, and ends every goroutine; a later
+// Join listens again on the same address. Close closes the network for
+// good.
+//
+// Everything a connection carries, each way, is a sequence of frames:
+//
+//	offset  size    field
+//	0       4       length: the payload's size in bytes, big-endian uint32
+//	4       1       kind: 0x01 data, 0x02 ping, 0x03 pong
+//	5       length  payload
+//
+// A data frame's payload is one message, of at most MaxMessageSize bytes
+// (empty allowed). A ping's payload is 8 opaque bytes, which the pong
+// answering it echoes; an endpoint pings a connection it has written
+// nothing to for PingInterval, so a live peer is never idle. Any other
+// length or kind makes the frame malformed, and the connection is closed.
+// There is no magic number or version: the node's handshake, the same over
+// any transport, belongs to the protocol above.
 type TCPNetwork struct {
 	cfg       TCPConfig // with defaults
 	log       *slog.Logger
@@ -494,6 +498,9 @@ type tcpPeer struct {
 	dead     chan struct{} // closed by kill
 	once     sync.Once
 	gone     chan struct{} // closed when the reader has ended
+	// writeTimedOut is set by the writer before it kills the connection
+	// for a write past its deadline, so the reader can count it.
+	writeTimedOut atomic.Bool
 }
 
 // kill closes the connection, once, and reports whether this call did.
@@ -661,8 +668,8 @@ func (c *tcpConn) Drop(peer PeerID, ban time.Duration) error {
 // Connect dials addr in the background, once, unless the endpoint is
 // connected to it or dialing it already, it is banned, or the outbound
 // limit is reached. An address among the configured Peers is left to its
-// redial loop. It fails with ErrInvalidPeerAddress for an address that is not
-// "host:port", and ErrClosed after Close.
+// redial loop. It fails with ErrInvalidPeerAddress for an address that is
+// not "host:port", and ErrClosed after Close.
 func (c *tcpConn) Connect(addr string) error {
 	if err := checkAddr(addr); err != nil {
 		return fmt.Errorf("%q: connect: %w", c.id, err)
@@ -921,7 +928,7 @@ func (c *tcpConn) read(p *tcpPeer) {
 	n := c.net
 	if c.deliver(Packet{From: p.id, Event: PeerConnected}, nil) {
 		err := c.readFrames(p)
-		p.kill()
+		p.kill() // after which a writer's reason is visible
 		var nerr net.Error
 		switch {
 		case errors.Is(err, errMalformedFrame):
@@ -932,11 +939,11 @@ func (c *tcpConn) read(p *tcpPeer) {
 			}
 			n.mu.Unlock()
 			c.log.Warn("malformed frame: disconnected", "peer", string(p.id), "err", err, "banned", p.outbound)
-		case errors.As(err, &nerr) && nerr.Timeout():
+		case errors.As(err, &nerr) && nerr.Timeout(), p.writeTimedOut.Load():
 			n.mu.Lock()
 			n.stats.TimedOut++
 			n.mu.Unlock()
-			c.log.Debug("read timed out: disconnected", "peer", string(p.id), "err", err)
+			c.log.Debug("timed out: disconnected", "peer", string(p.id), "err", err, "writing", p.writeTimedOut.Load())
 		default:
 			c.log.Debug("disconnected", "peer", string(p.id), "err", err)
 		}
@@ -1021,13 +1028,13 @@ func (c *tcpConn) write(p *tcpPeer) {
 			_, err = bufs.WriteTo(p.c)
 		}
 		if err != nil {
+			// The reader, which delivers PeerDisconnected, counts the
+			// timeout: after the event, the stats show it.
+			var nerr net.Error
+			if errors.As(err, &nerr) && nerr.Timeout() {
+				p.writeTimedOut.Store(true)
+			}
 			if p.kill() {
-				var nerr net.Error
-				if errors.As(err, &nerr) && nerr.Timeout() {
-					n.mu.Lock()
-					n.stats.TimedOut++
-					n.mu.Unlock()
-				}
 				c.log.Debug("write failed: disconnected", "peer", string(p.id), "err", err)
 			}
 			return
