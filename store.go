@@ -742,6 +742,9 @@ func (s *FileStore) Append(blocks []*Block) ([]uint64, error) {
 	var buf []byte
 	ends := make([]int, len(blocks))
 	for i, b := range blocks {
+		if b == nil {
+			return nil, fmt.Errorf("blockchain: file store %s: block %d of the batch is nil", s.dir, i)
+		}
 		var err error
 		if buf, err = appendRecord(buf, b); err != nil {
 			return nil, err

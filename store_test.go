@@ -306,8 +306,11 @@ func TestFileStoreRoundTrip(t *testing.T) {
 	if _, err := s.Append([]*Block{blocks[0], huge}); err == nil {
 		t.Fatal("a block over 2 MiB was stored")
 	}
+	if _, err := s.Append([]*Block{blocks[0], nil}); err == nil {
+		t.Fatal("a nil block was stored")
+	}
 	if s.Len() != 45 {
-		t.Fatalf("Len %d after a refused append, want 45", s.Len())
+		t.Fatalf("Len %d after refused appends, want 45", s.Len())
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
