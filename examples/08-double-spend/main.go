@@ -26,7 +26,7 @@
 // Run it from the repository root:
 //
 //	go run ./examples/08-double-spend
-//	go run ./examples/08-double-spend -q 0.1,0.2,0.3 -z 0-6 -trials 1000 -svg race.svg
+//	go run ./examples/08-double-spend -q 0.1,0.3 -z 0-8 -trials 3000 -svg race.svg
 //	go run ./examples/08-double-spend -q 0.45 -z 0-12 -giveup 20
 //
 // The seed fixes the nonce each miner starts from on each block, and so

@@ -374,10 +374,10 @@ func holds(b *blockchain.Block, tx blockchain.Transaction, what string) string {
 	return ""
 }
 
-// plural is "1 block", "2 blocks".
+// plural is "1 block", "2 blocks", "1,000 blocks".
 func plural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}
-	return fmt.Sprintf("%d %ss", n, what)
+	return demo.Commas(n) + " " + what + "s"
 }
