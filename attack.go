@@ -178,7 +178,10 @@ func AttackerSuccessExact(q float64, z int) float64 {
 // z is the number of confirmations the merchant waits for: z = 1 means the
 // payment is in the tip block, and each later block adds one. When the
 // merchant ships, the honest network has therefore found exactly z blocks
-// since the attacker started, which is the z of the paper's calculation.
+// since the attacker started, which is the z of the paper's calculation
+// (its text counts the blocks linked after the payment's, but its
+// calculation has the attacker race the honest network's z blocks, as
+// here).
 // z = 0 means the merchant ships at once, while the payment waits
 // unconfirmed; a negative z is taken as 0.
 //
@@ -203,12 +206,12 @@ func AttackerSuccessExact(q float64, z int) float64 {
 //     two with equal work. A branch that only draws level leaves the
 //     merchant on the honest branch, seen first: the attacker must get one
 //     block ahead, not level, so from d behind it needs d+1 blocks more
-//     than the honest network, not d. Every term with k ≤ z loses a factor
-//     q/p; only an attacker already ahead when the merchant ships (k > z)
-//     keeps its certainty. Never giving up, q = 0.1, z = 5: 0.0003286
-//     against the paper's exact 0.0017818; q = 0.3, z = 5: 0.1117 against
-//     0.1976. And at z = 0 the attacker must still win a block first: P is
-//     q/p (0.4286 for q = 0.3), not 1.
+//     than the honest network, not d. For an attacker who never gives up,
+//     every term with k ≤ z loses a factor q/p, and only one already ahead
+//     when the merchant ships (k > z) keeps its certainty: q = 0.1, z = 5:
+//     0.0003286 against the paper's exact 0.0017818; q = 0.3, z = 5:
+//     0.1117 against 0.1976. And at z = 0 the attacker must still win a
+//     block first: P is q/p (0.4286 for q = 0.3), not 1.
 //   - An attacker who gives up forfeits the comebacks from far behind
 //     (never giving up, W(d) is ρ^(d+1)). These are rare while q is small:
 //     q = 0.3, z = 5: 0.11175 never giving up, 0.11167 giving up 10 behind,
