@@ -36,11 +36,11 @@ func parseFlags(w io.Writer, args []string) (*config, error) {
 	var c config
 	fs := flag.NewFlagSet("08-double-spend", flag.ContinueOnError)
 	fs.SetOutput(w)
-	qs := fs.String("q", "0.1,0.2,0.3", "mallory's shares of the hash power, comma-separated, each 0 to 0.5")
+	qs := fs.String("q", "0.1,0.2,0.3", "Mallory's shares of the hash power, comma-separated, each 0 to 0.5")
 	zs := fs.String("z", "0-6", fmt.Sprintf("confirmations the merchant waits for: a range such as 0-6, or one number (0 to %d)", maxZ))
 	fs.IntVar(&c.trials, "trials", 1000, "races for each share and each z")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the nonces each miner starts from: the same seed, the same races")
-	fs.IntVar(&c.giveUp, "giveup", 6, fmt.Sprintf("mallory gives up when she is this many blocks behind (1 to %d)", maxGiveUp))
+	fs.IntVar(&c.giveUp, "giveup", 6, fmt.Sprintf("Mallory gives up when she is this many blocks behind (1 to %d)", maxGiveUp))
 	fs.IntVar(&c.bits, "bits", 8, fmt.Sprintf("proof-of-work difficulty in leading zero bits (%d to %d)", minBits, maxBits))
 	fs.StringVar(&c.svg, "svg", "", "also draw the chart as an SVG file with this name")
 	if err := fs.Parse(args); err != nil {

@@ -38,9 +38,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 
-	"github.com/nakachain/blockchain"
 	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
@@ -134,27 +132,6 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	return nil
 }
 
-// agreement counts the cells whose 99% interval holds the exact race
-// probability, the paper's exact value and its Poisson value.
-func agreement(rows [][]cell) (race, exact, poisson, cells int) {
-	count := func(p, lo, hi float64) int {
-		if lo <= p && p <= hi {
-			return 1
-		}
-		return 0
-	}
-	for _, row := range rows {
-		for _, c := range row {
-			lo, hi := c.interval()
-			race += count(c.race(), lo, hi)
-			exact += count(c.paperExact(), lo, hi)
-			poisson += count(c.paperPoisson(), lo, hi)
-			cells++
-		}
-	}
-	return race, exact, poisson, cells
-}
-
 // explainSlots tells how each side's share of the hash power is enforced
 // over real nonces, and what that makes of each block's odds.
 func explainSlots(w io.Writer, cfg *config, eps float64) {
@@ -240,85 +217,4 @@ func runGrid(ctx context.Context, w io.Writer, world *world, cfg *config, eps fl
 	}
 	fmt.Fprintf(w, "  (%s blocks mined and %s nonces tried in all)\n\n", demo.Commas(blocks), demo.Commas(hashes))
 	return rows, nil
-}
-
-// safeWaits prints, for each share, the smallest wait whose exact race
-// probability is below risk, and what the races measured there (running
-// them if the grid did not).
-func safeWaits(ctx context.Context, w io.Writer, world *world, cfg *config, eps float64, rows [][]cell) error {
-	fmt.Fprintf(w, "The smallest wait z that brings the race under %.1f%%, what the races measured there,\n", risk*100)
-	fmt.Fprintf(w, "and the wait the paper's counting asks for:\n")
-	fmt.Fprintf(w, "  %4s %3s  %8s  %10s  %6s  %-16s  %s\n", "q", "z", "race", "reversed", "rate", "99% interval", "paper's z")
-	fmt.Fprintf(w, "  %4s %3s  %8s  %10s  %6s  %-16s  %s\n", "", "", "exact", "", "", "", "Poisson, exact")
-	for i, q := range cfg.shares {
-		s := newSplit(q)
-		perBlock := s.perBlock(eps)
-		z := firstBelow(func(z int) float64 { return blockchain.RaceSuccess(perBlock, z, cfg.giveUp) })
-		if z < 0 {
-			fmt.Fprintf(w, "  %4.2f  none up to %d blocks\n", q, maxZ)
-			continue
-		}
-		var c cell
-		if j := slices.IndexFunc(rows[i], func(c cell) bool { return c.z == z }); j >= 0 {
-			c = rows[i][j]
-		} else {
-			var err error
-			if c, err = world.runCell(ctx, s, eps, z, cfg.trials, cfg.seed); err != nil {
-				return err
-			}
-		}
-		lo, hi := c.interval()
-		fmt.Fprintf(w, "  %4.2f %3d  %8.6f  %10s  %6.4f  [%.4f, %.4f]  %s, %s\n",
-			q, z, c.race(), fmt.Sprintf("%d/%d", c.reversed, c.trials), c.rate(), lo, hi,
-			waitString(blockchain.ConfirmationsNeeded(q, risk)), waitString(paperExactWait(q)))
-	}
-	fmt.Fprintln(w)
-	return nil
-}
-
-// firstBelow returns the smallest z up to maxZ with f(z) < risk, or -1.
-func firstBelow(f func(z int) float64) int {
-	for z := 0; z <= maxZ; z++ {
-		if f(z) < risk {
-			return z
-		}
-	}
-	return -1
-}
-
-// paperExactWait is ConfirmationsNeeded for the paper's counting made
-// exact: the smallest z with AttackerSuccessExact(q, z) < risk, found by
-// doubling z and then bisecting, as the probability falls with z; -1 if
-// none up to 2^20.
-func paperExactWait(q float64) int {
-	safe := func(z int) bool { return blockchain.AttackerSuccessExact(q, z) < risk }
-	if q >= 0.5 {
-		return -1
-	}
-	if safe(0) {
-		return 0
-	}
-	hi := 1
-	for ; !safe(hi); hi *= 2 {
-		if hi >= 1<<20 {
-			return -1
-		}
-	}
-	lo := hi / 2 // not safe
-	for hi-lo > 1 {
-		if mid := (lo + hi) / 2; safe(mid) {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return hi
-}
-
-// waitString is z, or "no wait" for -1.
-func waitString(z int) string {
-	if z < 0 {
-		return "no wait"
-	}
-	return fmt.Sprint(z)
 }
