@@ -12,7 +12,7 @@ import (
 
 // config holds the flags.
 type config struct {
-	shares       []float64 // mallory's shares of the hash power
+	shares       []float64 // Mallory's shares of the hash power
 	zFrom, zTo   int       // the confirmations the merchant waits for
 	trials       int       // races per (q, z)
 	seed         uint64
@@ -21,7 +21,7 @@ type config struct {
 }
 
 // Limits of the flags: enough for any sensible run, and small enough that
-// a race always ends (mallory gives up, so a losing race is short) and a
+// a race always ends (Mallory gives up, so a losing race is short) and a
 // block takes microseconds.
 const (
 	maxZ      = 60
@@ -71,7 +71,7 @@ func parseFlags(w io.Writer, args []string) (*config, error) {
 }
 
 // parseShares reads "0.1,0.2,0.3": distinct shares from 0 to 0.5, sorted.
-// Above ½ the honest side loses every race it cannot end by mallory giving
+// Above ½ the honest side loses every race it cannot end by Mallory giving
 // up, and the paper's question is moot.
 func parseShares(s string) ([]float64, error) {
 	var out []float64

@@ -15,7 +15,7 @@ import (
 
 // slotNonces is how many nonces the whole network tries in one slot of
 // simulated time (one second): the honest miners round(p·slotNonces) of
-// them and mallory round(q·slotNonces), so shares are exact to four
+// them and Mallory round(q·slotNonces), so shares are exact to four
 // decimals.
 const slotNonces = 10_000
 
@@ -25,13 +25,13 @@ type world struct {
 	params blockchain.Params
 	target blockchain.Target // the target every block must meet
 	people *demo.Book
-	pay    blockchain.Transaction // mallory pays the merchant
-	back   blockchain.Transaction // the same coins back to mallory: same nonce
-	giveUp int                    // mallory gives up this many blocks behind
+	pay    blockchain.Transaction // Mallory pays the merchant
+	back   blockchain.Transaction // the same coins back to Mallory: same nonce
+	giveUp int                    // Mallory gives up this many blocks behind
 }
 
 // newWorld sets the rules: the test parameters at a fixed target of bits
-// leading zero bits, and mallory's coins in the genesis block.
+// leading zero bits, and Mallory's coins in the genesis block.
 func newWorld(bits, giveUp int) (*world, error) {
 	people := demo.NewBook("mallory", "merchant", "honest miners")
 	params := blockchain.TestParams()
@@ -59,7 +59,7 @@ func newWorld(bits, giveUp int) (*world, error) {
 
 // split is how a slot's nonces are shared between the two sides.
 type split struct {
-	q               float64 // mallory's share, as asked
+	q               float64 // Mallory's share, as asked
 	honest, mallory int     // nonces per slot
 }
 
@@ -68,15 +68,16 @@ func newSplit(q float64) split {
 	return split{q: q, honest: slotNonces - m, mallory: m}
 }
 
-// perBlock returns the exact probability that mallory finds the next
-// block, under the slot rules of raceSlot, when each nonce meets the
-// target with probability eps. Within a slot the honest side's i-th nonce
-// comes at time (i−½)/honest and mallory's j-th at (j−½)/mallory, so each
-// side hashes at its share's pace; the first nonce to meet the target
-// wins, and of two at the same instant the lower hash, so each wins half
-// of such ties. A slot with no block is followed by another just like it,
-// so the answer is mallory's chance of winning a slot that has a winner.
-// It differs from mallory/slotNonces only because nonces are discrete:
+// perBlock returns the exact probability (hashes being uniformly random)
+// that Mallory finds the next block, under the slot rules of raceSlot,
+// when each nonce meets the target with probability eps. Within a slot
+// the honest side's i-th nonce comes at time (i−½)/honest and Mallory's
+// j-th at (j−½)/mallory, so each side hashes at its share's pace; the
+// first nonce to meet the target wins, and of two at the same instant the
+// lower hash, so each wins half of such ties. A slot with no block is
+// followed by another just like it, so the answer is Mallory's chance of
+// winning a slot that has a winner. It differs from mallory/slotNonces
+// only because nonces are discrete:
 // with the midpoints the two sides' first-order head starts cancel, and
 // what is left is of order eps², larger when one side has few nonces
 // between blocks. At 8 bits it is −6·10⁻⁶ for q = 0.1, −6·10⁻¹¹ for
@@ -115,7 +116,7 @@ const (
 )
 
 // next says whose nonce comes next in a slot: the honest side's i-th, at
-// (2i−1)/(2·honest) of the slot, or mallory's j-th, at (2j−1)/(2·mallory).
+// (2i−1)/(2·honest) of the slot, or Mallory's j-th, at (2j−1)/(2·mallory).
 func (s split) next(i, j int) int {
 	switch {
 	case j > s.mallory:
@@ -210,16 +211,16 @@ func raceSlot(s split, honest, mallory *miner, target blockchain.Target) (winner
 
 // outcome is what one race came to, read from the merchant's chain.
 type outcome struct {
-	reversed bool   // the merchant's chain holds mallory's transfer back, not the payment
+	reversed bool   // the merchant's chain holds Mallory's transfer back, not the payment
 	blocks   int    // blocks mined, both sides
 	hashes   uint64 // nonces tried, both sides
 }
 
 // race runs one double spend. The merchant's node keeps the public chain,
-// on which the honest miners mine; mallory keeps a chain of her own for her
+// on which the honest miners mine; Mallory keeps a chain of her own for her
 // secret branch, which forks from genesis, the parent of the payment's
 // block. The merchant ships when the payment has z confirmations; from
-// then on mallory publishes her branch to the merchant's node as soon as
+// then on Mallory publishes her branch to the merchant's node as soon as
 // it has more work than the public chain, and gives up when she is
 // w.giveUp blocks behind. say, if not nil, narrates.
 func (w *world) race(s split, z int, rng *rand.Rand, say func(format string, args ...any)) (outcome, error) {
@@ -236,7 +237,7 @@ func (w *world) race(s split, z int, rng *rand.Rand, say func(format string, arg
 		return outcome{}, err
 	}
 	// The payment goes to the honest miners; the transfer back only to
-	// mallory's own miner.
+	// Mallory's own miner.
 	honestPool := blockchain.NewMempool(merchant, blockchain.MempoolOptions{})
 	secretPool := blockchain.NewMempool(secret, blockchain.MempoolOptions{})
 	if err := honestPool.Add(w.pay); err != nil {
@@ -309,7 +310,7 @@ func (w *world) race(s split, z int, rng *rand.Rand, say func(format string, arg
 	}
 }
 
-// publish hands mallory's branch to the merchant's node, block by block,
+// publish hands Mallory's branch to the merchant's node, block by block,
 // and checks that the node switched to it.
 func publish(merchant, secret *blockchain.Chain, now time.Time, say func(string, ...any)) error {
 	var last blockchain.AddResult
@@ -346,7 +347,7 @@ func tieNote(merchant *blockchain.Chain, b *blockchain.Block, res blockchain.Add
 	return " (less work)"
 }
 
-// reversed reports whether the merchant's chain holds mallory's transfer
+// reversed reports whether the merchant's chain holds Mallory's transfer
 // back to herself instead of the payment.
 func (w *world) reversed(merchant *blockchain.Chain) bool {
 	_, paid := merchant.Transaction(w.pay.ID())

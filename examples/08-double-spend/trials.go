@@ -15,7 +15,7 @@ import (
 // beside what the formulas say.
 type cell struct {
 	s        split
-	perBlock float64 // mallory's exact chance of each next block
+	perBlock float64 // Mallory's exact chance of each next block
 	z        int
 	giveUp   int
 	trials   int
