@@ -520,7 +520,7 @@ func TestMineBlockIsReproducible(t *testing.T) {
 	for run := range 2 {
 		clock := g.now
 		node, err := NewNode(NodeConfig{
-			ID: "solo", Chain: g.chain(), Network: NewMemNetwork(MemNetworkConfig{}),
+			ID: "solo", Chain: g.chain(), Network: NewMemNetwork(MemNetworkConfig{}), MiningWorkers: 1,
 			Miner: g.miner, Now: func() time.Time { clock = clock.Add(time.Minute); return clock },
 		})
 		if err != nil {

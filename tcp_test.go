@@ -877,11 +877,11 @@ func TestTCPNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		node, err := blockchain.NewNode(blockchain.NodeConfig{
-			ID:             blockchain.PeerID(fmt.Sprint("node-", i)),
-			Chain:          chain,
-			Network:        n,
-			Miner:          blockchain.WalletFromSeed(seed(fmt.Sprint("miner ", i))).Address(),
-			StatusInterval: 50 * time.Millisecond,
+			ID:           blockchain.PeerID(fmt.Sprint("node-", i)),
+			Chain:        chain,
+			Network:      n,
+			Miner:        blockchain.WalletFromSeed(seed(fmt.Sprint("miner ", i))).Address(),
+			TickInterval: 50 * time.Millisecond,
 		})
 		if err != nil {
 			t.Fatal(err)
