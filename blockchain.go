@@ -76,6 +76,13 @@ type ChainOptions struct {
 	// Logger receives the chain's rare logs (a replayed block refused);
 	// nil means none.
 	Logger *slog.Logger
+	// IndexAddresses keeps, for every address, the list of main-chain
+	// transactions that paid it or sent from it, for
+	// [Chain.AddressHistory] (an explorer's address page). It is kept in
+	// step with every connect and reorganization and rebuilt by the
+	// replay of the store, at about 16 bytes per transaction per address
+	// involved.
+	IndexAddresses bool
 }
 
 // DefaultLooseBodyBudget is the default ChainOptions.LooseBodyBudget.
@@ -118,6 +125,9 @@ func NewChain(params Params, opts ChainOptions) (*Chain, error) {
 		leaves:     make(map[*blockNode]bool),
 		state:      newState(),
 	}
+	if opts.IndexAddresses {
+		c.state.byAddr = make(map[Address][]txRef)
+	}
 	g := c.newNode(&genesis.Header, c.chainID, nil)
 	g.body = genesis
 	g.flags = nodeHasBody | nodeLinked | nodeSigsOK
@@ -128,6 +138,7 @@ func NewChain(params Params, opts ChainOptions) (*Chain, error) {
 		acct.Balance += a.Amount // Validate bounded the sum by MaxMoney
 		c.state.setAccount(a.To, acct)
 		c.state.indexTx(ids[i], 0)
+		c.state.indexAddrs(txRef{0, uint32(i)}, a.To)
 	}
 	c.state.commit()
 	c.main = []*blockNode{g}
@@ -734,6 +745,7 @@ func (c *Chain) connect(n *blockNode, b *Block) *RuleError {
 		}
 		fees += tx.Fee // the block's fees are part of the money supply: below MaxMoney
 		c.state.indexTx(ids[i], n.height())
+		c.state.indexAddrs(txRef{n.height(), uint32(i)}, from, tx.To)
 	}
 	cb := &b.Transactions[0]
 	if limit := c.params.Reward(n.height()) + fees; cb.Amount > limit {
@@ -743,6 +755,7 @@ func (c *Chain) connect(n *blockNode, b *Block) *RuleError {
 		return ruleErr(ErrOverflow, "coinbase: %v", err)
 	}
 	c.state.indexTx(ids[0], n.height())
+	c.state.indexAddrs(txRef{n.height(), 0}, cb.To)
 	return nil
 }
 
@@ -1171,6 +1184,49 @@ func (c *Chain) Transaction(id Hash) (TxInfo, bool) {
 		Index:         i,
 		Confirmations: c.tip().height() - n.height() + 1,
 	}, true
+}
+
+// ErrNotIndexed is returned by [Chain.AddressHistory] on a chain that does
+// not index addresses (ChainOptions.IndexAddresses).
+var ErrNotIndexed = errors.New("blockchain: the chain does not index addresses")
+
+// AddressHistory returns the main-chain transactions that paid the address
+// or sent from it, newest first: skip the newest skip, then at most limit.
+// It also returns how many there are in all. It needs
+// ChainOptions.IndexAddresses.
+func (c *Chain) AddressHistory(a Address, skip, limit int) ([]TxInfo, int, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.state.byAddr == nil {
+		return nil, 0, ErrNotIndexed
+	}
+	refs := c.state.byAddr[a]
+	total := len(refs)
+	var out []TxInfo
+	tip := c.tip().height()
+	for i := total - 1 - max(skip, 0); i >= 0 && len(out) < limit; i-- {
+		r := refs[i]
+		n := c.main[r.height]
+		b, err := c.body(n)
+		if err != nil {
+			return out, total, err
+		}
+		out = append(out, TxInfo{
+			Tx: b.Transactions[r.index], BlockHash: n.hash, Height: r.height,
+			Index: int(r.index), Confirmations: tip - r.height + 1,
+		})
+	}
+	return out, total, nil
+}
+
+// HeaderByHeight returns the header of the main chain's block at height.
+func (c *Chain) HeaderByHeight(height uint64) (Header, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if height >= uint64(len(c.main)) {
+		return Header{}, false
+	}
+	return c.main[height].header, true
 }
 
 // TxProof returns the Merkle proof that a confirmed transaction is in its

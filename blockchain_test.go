@@ -673,3 +673,55 @@ func TestRefusedBlocksAreNotStored(t *testing.T) {
 		t.Fatalf("invalid cache holds %d hashes, limit %d, oldest first out", len(ic.codes), maxInvalidHashes)
 	}
 }
+
+// The address index follows the main chain through a reorganization and
+// is rebuilt by a replay of the store.
+func TestAddressHistoryAcrossReorgAndReplay(t *testing.T) {
+	g := newGen(t, 3)
+	store := &MemStore{}
+	c, err := NewChain(g.params, ChainOptions{IndexAddresses: true, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := g.people[0].Address(), g.people[1].Address()
+	toBob := g.pay(0, 1, 10, 1, 0)
+	self := g.pay(0, 0, 5, 1, 1)
+	a := g.branch(g.genesis, 2, func(i int) []Transaction { return [][]Transaction{{toBob}, {self}}[i] })
+	g.add(c, a...)
+	hist, total, err := c.AddressHistory(alice, 0, 10)
+	if err != nil || total != 3 || hist[0].Tx.ID() != self.ID() || hist[1].Tx.ID() != toBob.ID() || hist[2].Height != 0 {
+		t.Fatalf("alice's history: %d entries, %v", total, err)
+	}
+	if hist, total, _ := c.AddressHistory(bob, 0, 1); total != 2 || len(hist) != 1 || hist[0].Tx.ID() != toBob.ID() {
+		t.Fatalf("bob's history: %d entries, first %v", total, hist)
+	}
+	// A heavier branch without the payment to Bob takes over.
+	g.step++
+	toCarol := g.pay(0, 2, 7, 1, 0)
+	b := g.branch(g.genesis, 3, func(i int) []Transaction { return [][]Transaction{{toCarol}, nil, nil}[i] })
+	if res := g.add(c, b...); res.Status != StatusReorg {
+		t.Fatalf("%v", res.Status)
+	}
+	want := func(c *Chain) {
+		t.Helper()
+		if _, total, _ := c.AddressHistory(bob, 0, 10); total != 1 {
+			t.Fatalf("bob's history after the reorg has %d entries, want his allocation only", total)
+		}
+		hist, total, _ := c.AddressHistory(alice, 0, 10)
+		if total != 2 || hist[0].Tx.ID() != toCarol.ID() || hist[0].Confirmations != 3 {
+			t.Fatalf("alice's history after the reorg: %d entries", total)
+		}
+		if hist, _, _ := c.AddressHistory(g.miner, 1, 10); len(hist) != 2 || hist[0].Height != 2 {
+			t.Fatalf("the miner's coinbases, skipping the newest: %v", hist)
+		}
+	}
+	want(c)
+	again, err := NewChain(g.params, ChainOptions{IndexAddresses: true, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(again)
+	if _, _, err := g.chain().AddressHistory(alice, 0, 1); !errors.Is(err, ErrNotIndexed) {
+		t.Fatalf("a chain without the index: %v", err)
+	}
+}

@@ -345,6 +345,25 @@ func (m *Mempool) Transactions() []Transaction {
 	return out
 }
 
+// Involving returns the pending transactions that send from a or pay a,
+// in arrival order.
+func (m *Mempool) Involving(a Address) []Transaction {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ps []*poolTx
+	for _, p := range m.txs {
+		if p.from == a || p.tx.To == a {
+			ps = append(ps, p)
+		}
+	}
+	slices.SortFunc(ps, func(a, b *poolTx) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]Transaction, len(ps))
+	for i, p := range ps {
+		out[i] = p.tx
+	}
+	return out
+}
+
 // IDs returns the IDs of the pending transactions, sorted.
 func (m *Mempool) IDs() []Hash {
 	m.mu.Lock()

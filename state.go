@@ -35,7 +35,18 @@ type state struct {
 	// txsOverflow under its full ID.
 	txs         map[uint64]uint64
 	txsOverflow map[Hash]uint64
-	journal     []change
+	// byAddr, when the chain indexes addresses, lists for each address
+	// the main-chain transactions that sent from it or paid it, oldest
+	// first. Blocks are connected and disconnected in order, so entries
+	// are only ever pushed at the end and popped from the end.
+	byAddr  map[Address][]txRef
+	journal []change
+}
+
+// txRef locates a transaction on the main chain.
+type txRef struct {
+	height uint64
+	index  uint32
 }
 
 // change records the value an account or index entry had before it was
@@ -48,6 +59,7 @@ type change struct {
 	prefix  uint64
 	height  uint64
 	existed bool
+	ref     txRef // changeAddrPop
 }
 
 type changeKind uint8
@@ -56,6 +68,8 @@ const (
 	changeAccount changeKind = iota
 	changeTx
 	changeTxOverflow
+	changeAddrPush // an entry pushed on byAddr[addr]
+	changeAddrPop  // ref popped from byAddr[addr]
 )
 
 func newState() *state {
@@ -122,6 +136,49 @@ func (s *state) txHeights(id Hash) []uint64 {
 	return hs
 }
 
+// indexAddrs records, when the chain indexes addresses, that the
+// transaction at ref involved addrs (sender then receiver; an address named
+// twice, a payment to oneself, is recorded once).
+func (s *state) indexAddrs(ref txRef, addrs ...Address) {
+	if s.byAddr == nil {
+		return
+	}
+	for i, a := range addrs {
+		if i > 0 && a == addrs[0] {
+			continue
+		}
+		s.byAddr[a] = append(s.byAddr[a], ref)
+		s.journal = append(s.journal, change{kind: changeAddrPush, addr: a})
+	}
+}
+
+// unindexAddrs undoes indexAddrs with the same arguments.
+func (s *state) unindexAddrs(ref txRef, addrs ...Address) {
+	if s.byAddr == nil {
+		return
+	}
+	for i := len(addrs) - 1; i >= 0; i-- {
+		a := addrs[i]
+		if i > 0 && a == addrs[0] {
+			continue
+		}
+		if list := s.byAddr[a]; len(list) == 0 || list[len(list)-1] != ref {
+			continue // not indexed: only a bug could cause it
+		}
+		s.popAddr(a)
+		s.journal = append(s.journal, change{kind: changeAddrPop, addr: a, ref: ref})
+	}
+}
+
+func (s *state) popAddr(a Address) {
+	list := s.byAddr[a]
+	if len(list) <= 1 {
+		delete(s.byAddr, a)
+		return
+	}
+	s.byAddr[a] = list[:len(list)-1]
+}
+
 // mark returns a point to revert to.
 func (s *state) mark() int { return len(s.journal) }
 
@@ -138,6 +195,10 @@ func (s *state) revertTo(mark int) {
 			s.txs[c.prefix] = c.height
 		case c.kind == changeTx:
 			delete(s.txs, c.prefix)
+		case c.kind == changeAddrPush:
+			s.popAddr(c.addr)
+		case c.kind == changeAddrPop:
+			s.byAddr[c.addr] = append(s.byAddr[c.addr], c.ref)
 		case c.existed:
 			s.txsOverflow[c.id] = c.height
 		default:
@@ -193,12 +254,14 @@ func (s *state) disconnect(b *Block, ids []Hash) error {
 		acct.Balance += tx.Amount + tx.Fee // was subtracted: cannot overflow
 		s.setAccount(from, acct)
 		s.unindexTx(ids[i], height)
+		s.unindexAddrs(txRef{height, uint32(i)}, from, tx.To)
 	}
 	cb := &b.Transactions[0]
 	if err := s.debit(cb.To, cb.Amount); err != nil {
 		return err
 	}
 	s.unindexTx(ids[0], height)
+	s.unindexAddrs(txRef{height, 0}, cb.To)
 	return nil
 }
 
