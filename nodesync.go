@@ -46,6 +46,9 @@ const (
 	// reannounceEvery is how many sync intervals pass between
 	// announcements of the node's pending transactions.
 	reannounceEvery = 5
+	// selfBan keeps an address that leads back to the node from being
+	// dialed again.
+	selfBan = 24 * time.Hour
 	// addrBookSize and addrGroupSize bound the address book.
 	addrBookSize, addrGroupSize = 2048, 64
 )
@@ -63,7 +66,8 @@ type nodeLoop struct {
 	pending   []pendingBlock
 	future    []futureItem
 	book      *addrBook
-	dirty     bool // headers or blocks changed: look for blocks to fetch
+	selfAddrs map[PeerID]bool // addresses that lead back to this node
+	dirty     bool            // headers or blocks changed: look for blocks to fetch
 	avgBlock  float64
 	lastSync  time.Duration
 	syncTurn  int
@@ -121,6 +125,7 @@ func newNodeLoop(n *Node) *nodeLoop {
 		txReqs:    make(map[Hash]request),
 		blockReqs: make(map[Hash]request),
 		rejected:  make(map[Hash]struct{}),
+		selfAddrs: make(map[PeerID]bool),
 		book:      newAddrBook(addrBookSize, addrGroupSize, rand.New(rand.NewPCG(n.seed, 3))),
 		avgBlock:  1024,
 	}
@@ -194,6 +199,10 @@ func (l *nodeLoop) onConnect(id PeerID) {
 	}
 	p := &peer{id: id, since: n.elapsed(), serve: newTokenBucket(n.cfg.ServeRate, MaxMessageSize)}
 	l.peers[id] = p
+	if l.selfAddrs[id] {
+		l.drop(p, selfBan, "self-connection", nil)
+		return
+	}
 	l.sendVersion(p)
 }
 
@@ -353,12 +362,29 @@ func (l *nodeLoop) onVersion(p *peer, v VersionMsg) {
 		l.punish(p, "another protocol version", nil)
 		return
 	case v.Nonce == n.nonce:
-		n.log.Info("connected to itself; that address is not dialed again", "peer", string(p.id))
-		l.drop(p, 24*time.Hour, "self-connection", nil)
+		n.log.Info("connected to itself; that address is not dialed again", "peer", string(p.id), "addr", v.ListenAddr)
+		l.drop(p, selfBan, "self-connection", nil)
+		// p may be the end that was dialed: the end that dialed is named
+		// by the address it dialed, our own, which the version states.
+		if v.ListenAddr != "" {
+			l.selfAddrs[PeerID(v.ListenAddr)] = true
+			if q := l.peers[PeerID(v.ListenAddr)]; q != nil {
+				l.drop(q, selfBan, "self-connection", nil)
+			}
+		}
 		return
 	}
 	for _, q := range l.peers {
 		if q != p && q.version != nil && q.version.Nonce == v.Nonce && !q.gone {
+			// Two connections to one node (each dialed the other): both
+			// ends keep the one the node with the lower nonce dialed, so
+			// they never drop both. A connection we dialed is named by
+			// the address we dialed, which is the peer's listen address.
+			weDialedP := p.id == PeerID(v.ListenAddr)
+			if weDialedP == (n.nonce < v.Nonce) {
+				l.drop(q, 0, "second connection to the same node", nil)
+				break
+			}
 			l.drop(p, 0, "second connection to the same node", nil)
 			return
 		}
