@@ -134,3 +134,60 @@ func Example() {
 	// miner: 5000000010 = 5000000000 + fee 10
 	// confirmations: 1 pending: 0
 }
+
+// Two nodes on a simulated network: Alice pays Bob through the shop's node,
+// the other node mines (paced at the test chain's block time, about a
+// second), and the shop's node waits until the payment is in a block.
+func ExampleNode() {
+	alice := blockchain.WalletFromSeed(seed("alice"))
+	bob := blockchain.WalletFromSeed(seed("bob"))
+	params := blockchain.TestParams()
+	params.Allocations = []blockchain.Allocation{{To: alice.Address(), Amount: 10_000}}
+
+	network := blockchain.NewMemNetwork(blockchain.MemNetworkConfig{})
+	defer network.Close()
+	newNode := func(id blockchain.PeerID, mining bool) *blockchain.Node {
+		chain, err := blockchain.NewChain(params, blockchain.ChainOptions{})
+		if err != nil {
+			panic(err)
+		}
+		node, err := blockchain.NewNode(blockchain.NodeConfig{
+			ID: id, Chain: chain, Network: network,
+			Mining: mining, Miner: blockchain.WalletFromSeed(seed(string(id))).Address(),
+		})
+		if err != nil {
+			panic(err)
+		}
+		return node
+	}
+	shop, miner := newNode("shop", false), newNode("miner", true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	events, unsubscribe := shop.Subscribe()
+	defer unsubscribe()
+	go shop.Run(ctx)
+	go miner.Run(ctx)
+	for e := range events { // the two nodes shake hands
+		if e.Type == blockchain.EventPeerConnected {
+			break
+		}
+	}
+
+	tx, err := shop.Send(alice, bob.Address(), 1500, 10)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	info, err := shop.WaitConfirmed(ctx, tx.ID(), 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("confirmed in a block:", info.Height > 0)
+	fmt.Println("bob:  ", shop.Balance(bob.Address()))
+	fmt.Println("alice:", blockchain.FormatCoins(shop.Balance(alice.Address())), "coins")
+	// Output:
+	// confirmed in a block: true
+	// bob:   1500
+	// alice: 0.0000849 coins
+}
