@@ -27,6 +27,15 @@
 //  6. examples/06-network: seven nodes on a simulated network ([MemNetwork])
 //     agree on one history; cut in two, both halves fork, and when the cut
 //     heals every node follows the branch with the most work.
+//  7. examples/07-processes: three node processes (the nakachain program)
+//     over TCP ([TCPNetwork]), each with its data directory ([FileStore]);
+//     one is killed mid-block, restarts at its stored tip and catches up.
+//  8. examples/08-double-spend: the paper's section 11 raced for real: an
+//     attacker with a share of the hash power tries to reverse a payment,
+//     and the rate measured meets the exact probability of the race
+//     ([RaceSuccess]) beside the paper's ([AttackerSuccess]).
+//  9. examples/09-web-wallet: the three nodes again, each with a web
+//     wallet and block explorer (package web) in the browser.
 //
 // # The protocol
 //
@@ -96,16 +105,35 @@
 // errors.Is, for example errors.Is(err, ErrInsufficientFunds), and a
 // rejected block or transaction changes nothing.
 //
-// Network: nodes exchange [Message]s as bytes over any [Network]. They
-// announce new transactions and blocks by hash and send them to peers that
-// ask, tell each other their tip and total work, and a node that is behind
-// sends a block locator and gets the missing blocks in bounded batches. No
-// node ever re-sends a whole chain.
+// Network (PROTOCOL.md's last section): nodes exchange [Message]s as bytes
+// over any [Network]. They shake hands first (same protocol, same chain,
+// not themselves), then sync headers first: a node checks a chain of
+// headers before it asks for any body, and fetches bodies only for a
+// header chain with more work than its tip, from several peers at once. New
+// blocks are announced by their headers, new transactions by their hashes.
+// No node ever re-sends a whole chain, and none stores or checks what it
+// did not ask for on a branch lighter than its tip.
+//
+// # What a peer can make a node hold
+//
+// A node's memory per peer is bounded whatever the peer sends: headers of
+// a branch too light to matter are held aside up to 16,384 per peer (about
+// 1.7 MB); requests wait in a queue of 64 and are answered within a budget
+// of bytes per second ([NodeConfig.ServeRate]); at most a bounded number of
+// blocks and transactions are asked of it at once. Across all peers, bodies
+// not on the main chain are held within [ChainOptions.LooseBodyBudget] (64
+// MiB by default), the address book within 2,048 entries (64 per source
+// network), refused block hashes within 4,096. Orphan bodies are not kept at
+// all. A transport bounds the rest: MaxMessageSize for one message, a send
+// queue per peer, and [TCPConfig]'s limits on connections.
 //
 // # Layout
 //
 // The core ([Chain], its validation, [Mempool]) takes blocks and the time
 // and returns results; it starts no goroutine that outlives a call, opens
-// no socket and reads no clock. [Node] is the only loop: it wires a chain to
-// a [Network] and a miner.
+// no socket and reads no clock. Bodies of connected blocks live in a
+// [Store]: [MemStore] in memory, [FileStore] in an append-only log that
+// survives a crash. [Node] is the only loop: it wires a chain to a
+// [Network] ([MemNetwork] in a process, [TCPNetwork] between processes and
+// hosts) and a miner.
 package blockchain

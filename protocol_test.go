@@ -1197,3 +1197,54 @@ func refMedian(times []int64, window int) int64 {
 	slices.Sort(last)
 	return last[len(last)/2]
 }
+
+// The network section's tables: frame layout, message type codes and wire
+// limits against the code.
+func TestProtocolNetworkSection(t *testing.T) {
+	s := loadSpec(t)
+	frame := s.table(t, "frame-layout", "Offset", "Size", "Field").rows
+	if len(frame) != 3 || frame[0][1] != "4" || frame[1][0] != "4" || frame[2][0] != strconv.Itoa(frameHeaderSize) {
+		t.Fatalf("frame layout %q does not match a %d-byte header", frame, frameHeaderSize)
+	}
+	for _, kind := range []struct {
+		name string
+		code byte
+	}{{"data", frameData}, {"ping", framePing}, {"pong", framePong}} {
+		if want := fmt.Sprintf("`0x%02x` %s", kind.code, kind.name); !strings.Contains(frame[1][2], want) {
+			t.Errorf("frame kinds %q lack %s", frame[1][2], want)
+		}
+	}
+	codes := map[string]Message{
+		"Version": VersionMsg{}, "VerAck": VerAckMsg{}, "GetHeaders": GetHeadersMsg{}, "Headers": HeadersMsg{},
+		"Inv": InvMsg{}, "GetData": GetDataMsg{}, "NotFound": NotFoundMsg{}, "Tx": TxMsg{}, "Block": BlockMsg{},
+		"GetAddr": GetAddrMsg{}, "Addr": AddrMsg{},
+	}
+	rows := s.table(t, "message-types", "Type", "Message", "Payload").rows
+	if len(rows) != len(codes) {
+		t.Fatalf("the page lists %d message types, the code has %d", len(rows), len(codes))
+	}
+	for _, r := range rows {
+		m, ok := codes[r[1]]
+		if !ok {
+			t.Fatalf("the page lists an unknown message %q", r[1])
+		}
+		if got := strconv.Itoa(int(m.msgType())); got != r[0] {
+			t.Errorf("%s is type %s on the page, %s in the code", r[1], r[0], got)
+		}
+	}
+	want := map[string]uint64{
+		"ProtocolVersion": ProtocolVersion, "MaxMessageSize": MaxMessageSize, "MaxInvItems": MaxInvItems,
+		"MaxLocatorHashes": MaxLocatorHashes, "MaxHeadersPerMsg": MaxHeadersPerMsg, "MaxAddrsPerMsg": MaxAddrsPerMsg,
+		"MaxAddrLen": MaxAddrLen, "MaxWorkBytes": maxWorkBytes,
+	}
+	got := s.table(t, "wire-constants", "Name", "Value", "Meaning").rows
+	if len(got) != len(want) {
+		t.Fatalf("the page lists %d wire constants, want %d", len(got), len(want))
+	}
+	for _, r := range got {
+		v, err := parseSpecUint(r[1])
+		if w, ok := want[r[0]]; !ok || err != nil || v != w {
+			t.Errorf("wire constant %s = %s on the page, %d in the code", r[0], r[1], want[r[0]])
+		}
+	}
+}
