@@ -442,5 +442,3 @@ func BenchmarkSyncPeers(b *testing.B) {
 		})
 	}
 }
-
-
