@@ -2,8 +2,10 @@ package blockchain
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 )
@@ -210,4 +212,43 @@ func TestTimewarpCannotEaseTheTarget(t *testing.T) {
 	}
 	onTime := g.next(last, nil, func(b *Block) { b.Header.Bits, b.Header.Time = bits, last.Header.Time-warp })
 	g.add(c, onTime)
+}
+
+// Errors print what a program tests for and what a person reads: a code
+// prints as its constant's name, a rule error names the package once, and
+// amounts are in coins.
+func TestErrorsPrintForPeople(t *testing.T) {
+	if got := fmt.Sprint(ErrInsufficientFunds); got != "ErrInsufficientFunds" {
+		t.Fatalf("a code prints as %q", got)
+	}
+	g := newGen(t, 2)
+	c := g.chain()
+	_, err := c.AddBlock(g.next(g.genesis, []Transaction{g.pay(0, 1, 2*testFund, 1, 0)}), g.now)
+	var re *RuleError
+	if !errors.As(err, &re) || re.Code != ErrInsufficientFunds {
+		t.Fatalf("overspend: %v", err)
+	}
+	msg := err.Error()
+	if strings.Count(msg, "blockchain:") != 1 || !strings.HasPrefix(msg, "blockchain: ErrInsufficientFunds: ") ||
+		!strings.Contains(msg, "spends 0.02000001 coins, balance 0.01") {
+		t.Fatalf("message %q", msg)
+	}
+	p := TestParams()
+	p.InitialTarget = Target{}
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "TargetFromBits") {
+		t.Fatalf("a zero initial target does not say how to set one: %v", err)
+	}
+	for v, want := range map[uint64]string{0: "0", 1: "0.00000001", Coin: "1", 150_000_000: "1.5", MaxMoney: "10000000000"} {
+		if got := FormatCoins(v); got != want {
+			t.Errorf("FormatCoins(%d) = %q, want %q", v, got, want)
+		}
+		if back, err := ParseCoins(want); err != nil || back != v {
+			t.Errorf("ParseCoins(%q) = %d, %v", want, back, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "1.", ".5x", "-1", "1e3", "0.000000001", "10000000000.00000001", "99999999999999999999"} {
+		if _, err := ParseCoins(bad); !errors.Is(err, ErrBadAmount) {
+			t.Errorf("ParseCoins(%q): %v", bad, err)
+		}
+	}
 }

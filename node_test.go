@@ -639,3 +639,65 @@ func TestMinerWithFrozenClock(t *testing.T) {
 	<-done
 	checkGoroutines(t, baseline)
 }
+
+// Two nodes on the test chain mining flat out used to flood it: 1,202 and
+// 817 blocks in 0.3 s. TestParams promises a block a second, and a node
+// paces its miner to that by default (MinBlockInterval).
+func TestTestParamsPaceTheMiners(t *testing.T) {
+	g := newGen(t, 1)
+	mem := NewMemNetwork(MemNetworkConfig{})
+	t.Cleanup(func() { mem.Close() })
+	var nodes []*Node
+	for i := range 2 {
+		n, err := NewNode(NodeConfig{ID: PeerID(fmt.Sprint("miner-", i)), Chain: g.chain(), Network: mem,
+			Mining: true, Miner: testWallet(400 + i).Address(), Seed: uint64(i + 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	stop := runNodes(t, nodes...)
+	time.Sleep(3 * time.Second)
+	stop()
+	found := nodes[0].BlocksMined() + nodes[1].BlocksMined()
+	t.Logf("two miners found %d blocks in 3 s; heights %d and %d", found, nodes[0].Tip().Height, nodes[1].Tip().Height)
+	if found == 0 || found > 12 {
+		t.Fatalf("two paced miners found %d blocks in 3 s; want a few (about one a second each at most)", found)
+	}
+	if h := nodes[0].Tip().Height; h > 8 {
+		t.Fatalf("the chain grew to %d blocks in 3 s", h)
+	}
+}
+
+// A node needs an ID, a chain and a network, and says which is missing.
+func TestNewNodeNeedsIDChainNetwork(t *testing.T) {
+	g := newGen(t, 1)
+	mem := NewMemNetwork(MemNetworkConfig{})
+	defer mem.Close()
+	for name, cfg := range map[string]NodeConfig{
+		"empty ID": {Chain: g.chain(), Network: mem},
+		"chain":    {ID: "x", Network: mem},
+		"network":  {ID: "x", Chain: g.chain()},
+	} {
+		if _, err := NewNode(cfg); !errors.Is(err, ErrBadConfig) || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(strings.TrimPrefix(name, "empty "))) {
+			t.Errorf("missing %s: %v", name, err)
+		}
+	}
+	n, err := NewNode(NodeConfig{ID: "x", Chain: g.chain(), Network: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.cfg.MiningWorkers != runtime.GOMAXPROCS(0) {
+		t.Fatalf("0 mining workers became %d, want one per core", n.cfg.MiningWorkers)
+	}
+	// Joining under an ID already taken: the error names the package once.
+	taken, err := mem.Join("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	err = n.Run(context.Background())
+	if !errors.Is(err, ErrDuplicatePeerID) || strings.Count(err.Error(), "blockchain:") != 1 {
+		t.Fatalf("second node with the same ID: %v", err)
+	}
+}
