@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // Growth benchmarks: what a chain's costs do as the chain and the mempool
@@ -197,6 +198,55 @@ func BenchmarkAddBlockGrowth(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "blocks/s")
+		})
+	}
+}
+
+// BenchmarkDeepReorg: the chain keeps no undo data (a block's effect is
+// inverted from its body), so a reorganization of depth d reads d bodies
+// back from the store and disconnects them, then connects the new branch
+// (checking its signatures). It reports the whole reorganization's time per
+// block of depth, with the memory store and with the file store (bodies on
+// disk, normally in the page cache): the difference is what reading bodies
+// back costs.
+func BenchmarkDeepReorg(b *testing.B) {
+	const depth = 1000
+	g := newGen(b, 10, growthParams)
+	side := smallChain(b, g, depth)
+	g.step++
+	heavy := smallChain(b, g, depth+1)
+	for _, kind := range []string{"mem", "file"} {
+		b.Run("store="+kind, func(b *testing.B) {
+			var total time.Duration
+			b.StopTimer()
+			for range b.N {
+				var store Store = &MemStore{}
+				if kind == "file" {
+					fs, err := OpenFileStore(b.TempDir(), FileStoreOptions{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					store = fs
+				}
+				c, err := NewChain(g.params, ChainOptions{Store: store})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.AddBlocks(side, g.now); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.AddBlocks(heavy[:depth], g.now); err != nil { // equal work: no reorg yet
+					b.Fatal(err)
+				}
+				start := time.Now()
+				res, err := c.AddBlock(heavy[depth], g.now)
+				total += time.Since(start)
+				if err != nil || len(res.Disconnected) != depth {
+					b.Fatalf("%v: %d disconnected", err, len(res.Disconnected))
+				}
+				store.Close()
+			}
+			b.ReportMetric(float64(total.Microseconds())/float64(b.N*depth), "µs/block-of-depth")
 		})
 	}
 }
