@@ -107,7 +107,7 @@ func (w *watcher) tipChanged(connected []*blockchain.Block) {
 				}
 			}
 			w.log.Log(ctx, w.blockLevel, "block stored", "height", e.header.Height, "hash", e.hash,
-				"txs", n, "time", time.Unix(0, e.header.Time).UTC())
+				"txs", n, "block_time", time.Unix(0, e.header.Time).UTC())
 		}
 	}
 	w.last = tip
