@@ -48,9 +48,10 @@
 // one JSON object a line (-log-format json). After every block it stores
 // it logs "block stored" with the block's height and hash: the line is
 // written only after the chain returned, which is after the store's fsync,
-// so a block that was reported stored survives a crash. On a terminal the
-// node also shows one status line, redrawn in place, and logs stored blocks
-// at debug level only; elsewhere it logs one line an event.
+// so a block that was reported stored survives a crash. On a terminal, with
+// text logs, the node also shows one status line, redrawn in place (height,
+// tip, peers, mempool, hash rate, sync progress), and logs stored blocks at
+// debug level only; elsewhere it logs one line an event.
 package main
 
 import (

@@ -167,6 +167,9 @@ func runNode(ctx context.Context, e *env, fl *flagSet, f *nodeFlags) (err error)
 	}
 
 	store, err := blockchain.OpenFileStore(blocksDir(f.datadir), blockchain.FileStoreOptions{Logger: log})
+	if errors.Is(err, blockchain.ErrStoreLocked) {
+		return fmt.Errorf("data directory %s is in use: is another node running on it? (%w)", f.datadir, err)
+	}
 	if err != nil {
 		return err
 	}

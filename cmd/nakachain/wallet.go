@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/nakachain/blockchain"
+	"github.com/nakachain/blockchain/internal/osfs"
 )
 
 // Key files are DIR/NAME.key, their addresses DIR/NAME.address.
@@ -34,6 +35,33 @@ func (w *walletDirFlags) path() string {
 		return w.dir
 	}
 	return walletsDir(w.datadir)
+}
+
+// walletFlags are the flags every wallet command takes.
+type walletFlags struct {
+	name string
+	dirs walletDirFlags
+	pass passphraseFlags
+}
+
+func (w *walletFlags) register(fl *flagSet) {
+	fl.StringVar(&w.name, "name", "", "the wallet's `NAME` (required): letters, digits, '.', '-', '_'")
+	w.dirs.register(fl)
+	w.pass.register(fl)
+}
+
+// parse parses args and checks the flags.
+func (w *walletFlags) parse(fl *flagSet, args []string) error {
+	if err := fl.parse(args); err != nil {
+		return err
+	}
+	if w.name == "" {
+		return fl.usageErrorf("-name is required")
+	}
+	if err := checkWalletName(w.name); err != nil {
+		return fl.usageErrorf("%v", err)
+	}
+	return w.pass.check(fl)
 }
 
 var walletNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -62,25 +90,12 @@ nothing can recover a key file without it.`
 // runWalletNew is "nakachain wallet new".
 func runWalletNew(ctx context.Context, e *env, path string, args []string) error {
 	fl := newFlagSet(e, path, "-name NAME [flags]", walletNewAbout)
-	var dirs walletDirFlags
-	var pass passphraseFlags
-	var name string
-	fl.StringVar(&name, "name", "", "the wallet's `NAME` (required): letters, digits, '.', '-', '_'")
-	dirs.register(fl)
-	pass.register(fl)
-	if err := fl.parse(args); err != nil {
+	var wf walletFlags
+	wf.register(fl)
+	if err := wf.parse(fl, args); err != nil {
 		return err
 	}
-	if name == "" {
-		return fl.usageErrorf("-name is required")
-	}
-	if err := checkWalletName(name); err != nil {
-		return fl.usageErrorf("%v", err)
-	}
-	if err := pass.check(fl); err != nil {
-		return err
-	}
-	dir := dirs.path()
+	name, pass, dir := wf.name, &wf.pass, wf.dirs.path()
 	keyFile := filepath.Join(dir, name+keySuffix)
 	if _, err := os.Lstat(keyFile); err == nil {
 		return fmt.Errorf("wallet %q exists already (%s): refusing to overwrite it", name, keyFile)
@@ -124,27 +139,14 @@ then written again, and one that does not match the key is an error.`
 // runWalletAddress is "nakachain wallet address".
 func runWalletAddress(ctx context.Context, e *env, path string, args []string) error {
 	fl := newFlagSet(e, path, "-name NAME [flags]", walletAddressAbout)
-	var dirs walletDirFlags
-	var pass passphraseFlags
-	var name string
+	var wf walletFlags
 	var verify bool
-	fl.StringVar(&name, "name", "", "the wallet's `NAME` (required)")
 	fl.BoolVar(&verify, "verify", false, "decrypt the key file and check that the address file matches the key")
-	dirs.register(fl)
-	pass.register(fl)
-	if err := fl.parse(args); err != nil {
+	wf.register(fl)
+	if err := wf.parse(fl, args); err != nil {
 		return err
 	}
-	if name == "" {
-		return fl.usageErrorf("-name is required")
-	}
-	if err := checkWalletName(name); err != nil {
-		return fl.usageErrorf("%v", err)
-	}
-	if err := pass.check(fl); err != nil {
-		return err
-	}
-	dir := dirs.path()
+	name, pass, dir := wf.name, &wf.pass, wf.dirs.path()
 	keyFile := filepath.Join(dir, name+keySuffix)
 	if _, err := os.Stat(keyFile); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -158,7 +160,7 @@ func runWalletAddress(ctx context.Context, e *env, path string, args []string) e
 		return err
 	}
 	if verify || missing {
-		w, err := openKeyFile(e, fl, &pass, keyFile, name)
+		w, err := openKeyFile(e, fl, pass, keyFile, name)
 		if err != nil {
 			return err
 		}
@@ -223,7 +225,7 @@ func createFile(path string, data []byte) error {
 	if err := os.Link(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return osfs.SyncDir(filepath.Dir(path))
 }
 
 // replaceFile writes data to path with mode perm, replacing any file
@@ -237,7 +239,7 @@ func replaceFile(path string, data []byte, perm os.FileMode) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return osfs.SyncDir(filepath.Dir(path))
 }
 
 // writeTemp writes data, synced, to a new temporary file beside path and
@@ -262,17 +264,4 @@ func writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
 		return "", err
 	}
 	return f.Name(), nil
-}
-
-// syncDir makes a directory's new entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
