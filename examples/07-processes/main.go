@@ -311,8 +311,27 @@ func (s *story) agree(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if line, ok := s.nodes[0].storedLine(tip.hash); ok {
+		para(s.w, "Node 1's log line for that block, as it wrote it on its standard error:")
+		printJSONLine(s.w, line)
+	}
 	s.balances(tip)
 	return nil
+}
+
+// printJSONLine prints a JSON log line indented, broken after commas
+// (between fields: the node's values hold none) to fit 76 columns.
+func printJSONLine(w io.Writer, line string) {
+	out := "  "
+	for i, field := range strings.SplitAfter(line, ",") {
+		if i > 0 && len(out)+len(field) > 76 {
+			fmt.Fprintln(w, out)
+			out = "   "
+		}
+		out += field
+	}
+	fmt.Fprintln(w, out)
+	fmt.Fprintln(w)
 }
 
 // waitUntil waits until cond holds, looking every 20 ms, at most timeout.

@@ -93,6 +93,7 @@ type proc struct {
 
 	mu      sync.Mutex
 	lines   []logLine
+	raw     []string      // the lines as written
 	changed chan struct{} // closed and replaced at each line and at exit
 	exited  bool
 	waitErr error
@@ -129,6 +130,7 @@ func (p *proc) read(r interface{ Read([]byte) (int, error) }) {
 		}
 		p.mu.Lock()
 		p.lines = append(p.lines, l)
+		p.raw = append(p.raw, sc.Text())
 		close(p.changed)
 		p.changed = make(chan struct{})
 		p.mu.Unlock()
@@ -207,6 +209,18 @@ func (p *proc) tip() block {
 		}
 	}
 	return block{}
+}
+
+// storedLine returns the line, as written, that reports block h stored.
+func (p *proc) storedLine(h blockchain.Hash) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, l := range p.lines {
+		if l.msg() == "block stored" && l.block().hash == h {
+			return p.raw[i], true
+		}
+	}
+	return "", false
 }
 
 // lastStored returns the last block the node reported stored.
