@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -256,12 +257,24 @@ func runNode(ctx context.Context, e *env, fl *flagSet, f *nodeFlags) (err error)
 	if status != nil {
 		wg.Go(func() { w.redraw(ctx) })
 	}
-	// Services that run beside the node (a web wallet, later) start here,
-	// each with ctx, and are waited for below.
+	// The services run beside the node; one that fails stops it.
+	svcErrs := make(chan error, len(f.services()))
+	for _, svc := range f.services() {
+		wg.Go(func() {
+			if err := svc.run(ctx, node, log.With("service", svc.name)); err != nil && ctx.Err() == nil {
+				svcErrs <- fmt.Errorf("%s: %w", svc.name, err)
+				cancel()
+			}
+		})
+	}
 	runErr := node.Run(ctx)
 	cancel()
 	unsubscribe() // ends w.watch
 	wg.Wait()
+	close(svcErrs)
+	if err := <-svcErrs; err != nil && runErr == nil {
+		runErr = err
+	}
 	w.tipChanged(nil) // anything the last events did not report
 	if status != nil {
 		status.clear()
@@ -279,6 +292,19 @@ func runNode(ctx context.Context, e *env, fl *flagSet, f *nodeFlags) (err error)
 	log.Info("shutdown complete", "height", tip.Height, "hash", tip.Hash)
 	return nil
 }
+
+// service is something that runs beside the node, such as a web wallet:
+// run serves until ctx is done, and an error it returns before stops the
+// node.
+type service struct {
+	name string
+	run  func(ctx context.Context, n *blockchain.Node, log *slog.Logger) error
+}
+
+// services returns the services the flags ask for. None yet: the web
+// wallet (-web ADDR) will be the first, a flag in nodeFlags and an entry
+// here.
+func (f *nodeFlags) services() []service { return nil }
 
 // minerKeyAddress opens the -miner-key key file and returns its address,
 // checking it against the wallet's address file if there is one.
