@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,4 +97,43 @@ func checkStore(t *testing.T, datadir string, params blockchain.Params, reported
 		}
 	}
 	return storedBlock{tip.Height, tip.Hash}
+}
+
+// TestSignalStopsCleanly stops a mining node with SIGINT, then with
+// SIGTERM: each time it exits with status 0 after "shutdown complete",
+// whose tip is the last block it reported stored and the tip its store
+// holds.
+func TestSignalStopsCleanly(t *testing.T) {
+	bin := nakachainBinary(t)
+	datadir := filepath.Join(t.TempDir(), "data")
+	miner := blockchain.WalletFromSeed([32]byte{2}).Address()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	prev := storedBlock{0, blockchain.TestParams().Genesis().Hash()}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		p := startProc(t, "node", bin, "node", "-datadir", datadir, "-network", "test", "-listen", "127.0.0.1:0",
+			"-mine", "-miner", miner.String(), "-workers", "1", "-min-block-interval", "20ms", "-log-format", "json")
+		err := p.waitFor(ctx, 10*time.Second, "3 blocks", func(lines []logLine) bool { return len(stored(lines)) >= 3 })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.signal(sig, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if p.waitErr != nil {
+			t.Fatalf("after %v: %v\n%s", sig, p.waitErr, p.tail(10))
+		}
+		lines, _ := p.snapshot()
+		last := lines[len(lines)-1]
+		blocks := stored(lines)
+		if last.msg() != "shutdown complete" || last.hash("hash") != blocks[len(blocks)-1].hash {
+			t.Fatalf("after %v the last line is %v, want \"shutdown complete\" at the last block stored, %s",
+				sig, last, blocks[len(blocks)-1].hash.Short(12))
+		}
+		tip := checkStore(t, datadir, blockchain.TestParams(), blocks, prev)
+		if tip.hash != last.hash("hash") {
+			t.Fatalf("after %v the store's tip is %s, not the tip of \"shutdown complete\"", sig, tip.hash.Short(12))
+		}
+		prev = tip
+	}
 }
