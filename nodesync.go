@@ -415,6 +415,15 @@ func (l *nodeLoop) maybeReady(p *peer) {
 	if l.dialer() != nil {
 		n.send(p.id, GetAddrMsg{})
 	}
+	// What is pending here may have been submitted before this peer came:
+	// tell it now, not at the next periodic announcement.
+	if ids := n.pool.IDs(); len(ids) > 0 {
+		items := make([]InvItem, 0, min(len(ids), MaxInvItems))
+		for _, id := range ids[:min(len(ids), MaxInvItems)] {
+			items = append(items, InvItem{Type: InvTx, Hash: id})
+		}
+		n.send(p.id, InvMsg{Items: items})
+	}
 	if best := n.chain.BestHeader(); p.bestWork != nil && p.bestWork.Cmp(best.TotalWork) > 0 {
 		l.askHeaders(p)
 	}
