@@ -45,7 +45,9 @@ type walletJSON struct {
 	Address       string `json:"address,omitempty"` // empty if not known until first unlocked
 	Unlocked      bool   `json:"unlocked"`
 	UnlockedUntil int64  `json:"unlocked_until,omitempty"` // Unix nanoseconds
-	*addressJSON         // balance and pending totals, when the address is known
+	// Account is the address's balance and pending totals, when the
+	// address is known.
+	Account *addressJSON `json:"account,omitempty"`
 }
 
 func (s *Server) walletInfo(e walletEntry) walletJSON {
@@ -57,7 +59,7 @@ func (s *Server) walletInfo(e walletEntry) walletJSON {
 		out.Address = e.addr.String()
 		info := s.addressInfo(e.addr)
 		info.Wallet = ""
-		out.addressJSON = &info
+		out.Account = &info
 	}
 	return out
 }

@@ -237,7 +237,7 @@ async function renderWallet() {
   list.replaceChildren(...state.wallets.map((w) => {
     const li = el('li', { class: w.name === state.wallet ? 'selected' : '', 'data-wallet': w.name, 'data-testid': 'wallet-item' },
       el('span', { class: 'name' }, w.name),
-      el('span', { class: 'muted' }, w.confirmed ? w.confirmed.balance_coins : '?'));
+      el('span', { class: 'muted' }, w.account ? w.account.confirmed.balance_coins : '?'));
     li.addEventListener('click', () => selectWallet(w.name));
     return li;
   }));
@@ -262,8 +262,9 @@ async function renderWallet() {
     $('wallet-activity').replaceChildren();
     return;
   }
-  setText('wallet-balance', w.confirmed.balance_coins);
-  setText('wallet-available', w.pending.tx_count ? '(' + w.available_coins + ' after ' + w.pending.tx_count + ' pending)' : '');
+  const acct = w.account;
+  setText('wallet-balance', acct.confirmed.balance_coins);
+  setText('wallet-available', acct.pending.tx_count ? '(' + acct.available_coins + ' after ' + acct.pending.tx_count + ' pending)' : '');
   const a = $('wallet-address');
   a.textContent = w.address;
   a.setAttribute('href', '#/address/' + w.address);
