@@ -605,7 +605,16 @@ function chart(id, heights, values, opts) {
     box.append(svg('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'empty' }, opts.empty || 'no data yet'));
     return;
   }
-  const top = niceMax(Math.max(...known, opts.ref || 0) * 1.05);
+  // A bar chart with a reference (block intervals) keeps its scale near
+  // the reference: one very long gap (a test chain's genesis is old) is
+  // drawn cut, with its value written on it, instead of flattening the rest.
+  let highest = Math.max(...known, opts.ref || 0);
+  if (opts.bars && opts.ref) {
+    const sorted = known.slice().sort((p, q) => p - q);
+    const p90 = sorted[Math.floor(0.9 * (sorted.length - 1))];
+    highest = Math.min(highest, Math.max(4 * opts.ref, 1.5 * p90));
+  }
+  const top = niceMax(highest * 1.05);
   const x = (i) => L + (values.length === 1 ? (W - L - R) / 2 : i * (W - L - R) / (values.length - 1));
   const y = (v) => T + (H - T - B) * (1 - v / top);
   for (let k = 0; k <= 4; k++) {
@@ -623,9 +632,11 @@ function chart(id, heights, values, opts) {
     const bw = Math.max(2, (W - L - R) / values.length * 0.7);
     values.forEach((v, i) => {
       if (v === null || v === undefined) return;
-      const r = svg('rect', { x: x(i) - bw / 2, y: y(v), width: bw, height: Math.max(0.5, H - B - y(v)), class: 'bar' + (opts.ref && v > 2 * opts.ref ? ' slow' : '') });
+      const shown = Math.min(v, top);
+      const r = svg('rect', { x: x(i) - bw / 2, y: y(shown), width: bw, height: Math.max(0.5, H - B - y(shown)), class: 'bar' + (opts.ref && v > 2 * opts.ref ? ' slow' : '') });
       r.append(svg('title', {}, 'block ' + heights[i] + ': ' + fmtAxis(v) + (opts.unit || '')));
       box.append(r);
+      if (v > top) box.append(svg('text', { x: x(i), y: T + 10, 'text-anchor': 'middle', class: 'clip' }, '↑ ' + fmtAxis(v) + (opts.unit || '')));
     });
   } else {
     let d = '';
@@ -665,7 +676,7 @@ function connectEvents() {
   });
   on('tip', (d) => logEvent(d.reorg ? 'reorg tip' : 'new tip', 'height ' + d.tip.height + ' ' + short(d.tip.hash)));
   on('reorg', (d) => logEvent('reorg', d.disconnected.length + ' blocks left the main chain at height ' + d.fork_height));
-  on('confirmed', (d) => { if (d.txs.length > 1) logEvent('confirmed', (d.txs.length - 1) + ' payments in block ' + d.height); });
+  on('confirmed', (d) => { if (d.txs.length > 1) logEvent('confirmed', (d.txs.length - 1) + (d.txs.length === 2 ? ' payment' : ' payments') + ' in block ' + d.height); });
   on('tx', (d) => logEvent('transaction', d.amount_coins + ' coins to ' + (nameOf(d.to) || short(d.to, 14))));
   on('peer-connected', (d) => logEvent('peer joined', d.id));
   on('peer-disconnected', (d) => logEvent('peer left', d.id));
