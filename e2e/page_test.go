@@ -187,11 +187,18 @@ func TestRefusedPayment(t *testing.T) {
 	a.fill("unlock-pass", "alice's passphrase")
 	a.click("#unlock-button")
 	a.waitJS(`document.getElementById('wallet-lock-state').textContent.startsWith('unlocked')`, "unlocked")
+	sendRefused(t, c, a, "250", "ErrInsufficientFunds", 422)
+}
+
+// sendRefused pays bob amount on the tab's wallet form and wants the
+// refusal's code and HTTP status shown in the page, and nothing pending.
+func sendRefused(t *testing.T, c *cluster, a *tab, amount, code string, status int) {
+	t.Helper()
 	a.fill("send-to", "bob")
-	a.fill("send-amount", "250")
+	a.fill("send-amount", amount)
 	a.click("#send-button")
-	a.waitJS(`document.getElementById('send-error').textContent.includes('ErrInsufficientFunds')`, "the overspend refused")
-	if got := a.text("send-error"); !strings.Contains(got, "HTTP 422") {
+	a.waitJS(`document.getElementById('send-error').textContent.includes('`+code+`')`, "the refusal "+code)
+	if got := a.text("send-error"); !strings.Contains(got, fmt.Sprintf("HTTP %d", status)) {
 		t.Errorf("error shown: %q", got)
 	}
 	if n := c.a.node.Mempool().Len(); n != 0 {
@@ -219,17 +226,7 @@ func TestSpendWithoutToken(t *testing.T) {
 	unlockAlice(t, c)
 	// Force the form open, as someone editing the page could.
 	a.exec(`document.querySelectorAll('.needs-token').forEach((e) => { e.disabled = false; })`)
-	a.fill("send-to", "bob")
-	a.fill("send-amount", "1")
-	a.click("#send-button")
-	a.waitJS(`document.getElementById('send-error').textContent.includes('ErrNoToken')`, "the spend refused")
-	if got := a.text("send-error"); !strings.Contains(got, "HTTP 401") {
-		t.Errorf("error shown: %q", got)
-	}
-	if n := c.a.node.Mempool().Len(); n != 0 {
-		t.Errorf("mempool holds %d", n)
-	}
-	a.shot("refused")
+	sendRefused(t, c, a, "1", "ErrNoToken", 401)
 }
 
 // unlockAlice unlocks alice's wallet on A through the API, with the token.
