@@ -1219,6 +1219,10 @@ func (c *Chain) AddressHistory(a Address, skip, limit int) ([]TxInfo, int, error
 	return out, total, nil
 }
 
+// IndexesAddresses reports whether the chain keeps the address index
+// (ChainOptions.IndexAddresses) that AddressHistory needs.
+func (c *Chain) IndexesAddresses() bool { return c.opts.IndexAddresses }
+
 // HeaderByHeight returns the header of the main chain's block at height.
 func (c *Chain) HeaderByHeight(height uint64) (Header, bool) {
 	c.mu.RLock()

@@ -118,7 +118,7 @@ type Node struct {
 	pacer      *hashPacer // nil: mine at full speed
 
 	subMu  sync.Mutex
-	subs   map[int]chan Event
+	subs   map[int]*subscriber
 	nextID int
 
 	sendMu sync.Mutex // serializes Send's choice of nonce
@@ -131,6 +131,12 @@ type Node struct {
 }
 
 type connBox struct{ Conn }
+
+// subscriber is one Subscribe channel and the events it missed.
+type subscriber struct {
+	ch     chan Event
+	missed uint64
+}
 
 // minedBlock hands a block the miner found to the loop, which adds it and
 // fills in the result before closing done.
@@ -217,7 +223,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		paceIn:    max(pace, 0),
 		wakeMiner: make(chan struct{}, 1),
 		mined:     make(chan *minedBlock),
-		subs:      make(map[int]chan Event),
+		subs:      make(map[int]*subscriber),
 	}
 	if cfg.HashRate > 0 {
 		n.pacer = newHashPacer(cfg.HashRate)
@@ -325,6 +331,9 @@ func (n *Node) SetMining(on bool) {
 // Mining reports whether the miner is on.
 func (n *Node) Mining() bool { return n.mining.Load() }
 
+// Miner returns the address the node's blocks pay.
+func (n *Node) Miner() Address { return *n.miner.Load() }
+
 // SetMiner changes the address the node's next blocks pay.
 func (n *Node) SetMiner(a Address) {
 	n.miner.Store(&a)
@@ -423,27 +432,32 @@ type Event struct {
 	Tx                      *Transaction // EventTx
 	Peer                    PeerID       // EventPeerConnected, EventPeerDisconnected
 	Mempool                 int          // pending transactions after the change
+	// Missed counts the events this subscriber missed, because it fell
+	// behind, between the previous event it received and this one: a
+	// program that mirrors the node's state re-reads it when Missed > 0.
+	Missed uint64
 }
 
 // Subscribe returns a channel of the node's events and a function that
 // ends the subscription (and closes the channel). A subscriber that falls
-// more than 256 events behind misses events: it can always re-read the
-// current state with the query methods.
+// more than 256 events behind misses events, and the next event it gets
+// says how many (Event.Missed): it can always re-read the current state
+// with the query methods.
 func (n *Node) Subscribe() (<-chan Event, func()) {
 	n.subMu.Lock()
 	defer n.subMu.Unlock()
 	id := n.nextID
 	n.nextID++
 	ch := make(chan Event, subscriberBuffer)
-	n.subs[id] = ch
+	n.subs[id] = &subscriber{ch: ch}
 	var once sync.Once
 	return ch, func() {
 		once.Do(func() {
 			n.subMu.Lock()
 			defer n.subMu.Unlock()
-			if c, ok := n.subs[id]; ok {
+			if s, ok := n.subs[id]; ok {
 				delete(n.subs, id)
-				close(c)
+				close(s.ch)
 			}
 		})
 	}
@@ -457,10 +471,13 @@ func (n *Node) emit(e Event) {
 	e.Mempool = n.pool.Len()
 	n.subMu.Lock()
 	defer n.subMu.Unlock()
-	for _, ch := range n.subs {
+	for _, s := range n.subs {
+		e.Missed = s.missed
 		select {
-		case ch <- e:
-		default: // a slow subscriber misses this one
+		case s.ch <- e:
+			s.missed = 0
+		default: // a slow subscriber misses this one, and is told so next time
+			s.missed++
 		}
 	}
 }

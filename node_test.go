@@ -701,3 +701,30 @@ func TestNewNodeNeedsIDChainNetwork(t *testing.T) {
 		t.Fatalf("second node with the same ID: %v", err)
 	}
 }
+
+// A subscriber that falls behind misses events, and the next one it gets
+// says how many.
+func TestSubscriberIsToldWhatItMissed(t *testing.T) {
+	g := newGen(t, 1)
+	n, err := NewNode(NodeConfig{ID: "x", Chain: g.chain(), Network: NewMemNetwork(MemNetworkConfig{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, stop := n.Subscribe()
+	defer stop()
+	for range subscriberBuffer + 44 {
+		n.emit(Event{Type: EventTx})
+	}
+	for range subscriberBuffer {
+		if e := <-events; e.Missed != 0 {
+			t.Fatalf("an event delivered in time says %d missed", e.Missed)
+		}
+	}
+	n.emit(Event{Type: EventTx})
+	if e := <-events; e.Missed != 44 {
+		t.Fatalf("after falling 44 behind: Missed = %d", e.Missed)
+	}
+	if n.Miner() != (Address{}) {
+		t.Fatal("Miner() of a node without one")
+	}
+}

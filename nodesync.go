@@ -67,11 +67,14 @@ type nodeLoop struct {
 	future    []futureItem
 	book      *addrBook
 	selfAddrs map[PeerID]bool // addresses that lead back to this node
-	dirty     bool            // headers or blocks changed: look for blocks to fetch
-	avgBlock  float64
-	lastSync  time.Duration
-	syncTurn  int
-	syncTicks int
+	// peersChanged: a peer's height moved; Peers is refreshed at the next
+	// tick.
+	peersChanged bool
+	dirty        bool // headers or blocks changed: look for blocks to fetch
+	avgBlock     float64
+	lastSync     time.Duration
+	syncTurn     int
+	syncTicks    int
 }
 
 // peer is what the loop knows of one peer.
@@ -543,8 +546,9 @@ func (l *nodeLoop) peerHas(p *peer, h Hash) {
 	}
 	if p.bestWork == nil || w.Cmp(p.bestWork) >= 0 || !l.n.chain.HasHeader(p.best) {
 		p.best, p.bestWork = h, w
-		if hdr, ok := l.n.chain.HeaderByHash(h); ok {
+		if hdr, ok := l.n.chain.HeaderByHash(h); ok && hdr.Height != p.bestH {
 			p.bestH = hdr.Height
+			l.peersChanged = true
 		}
 	}
 }
@@ -651,6 +655,7 @@ func (l *nodeLoop) onBlock(p *peer, b *Block) {
 	if r, ok := l.blockReqs[hash]; ok && r.peer == p.id {
 		delete(l.blockReqs, hash)
 		p.blocks--
+		defer l.peerHas(p, hash)
 	} else {
 		parentWork, known := n.chain.WorkOf(b.Header.PrevHash)
 		if !known {
@@ -956,6 +961,10 @@ func (l *nodeLoop) onTick() {
 		}
 	}
 	l.retryFuture()
+	if l.peersChanged {
+		l.peersChanged = false
+		l.publishPeers()
+	}
 	if now-l.lastSync >= n.cfg.SyncInterval {
 		l.lastSync = now
 		l.syncRound()
