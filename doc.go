@@ -105,6 +105,9 @@
 // errors.Is, for example errors.Is(err, ErrInsufficientFunds), and a
 // rejected block or transaction changes nothing.
 //
+// A [LightClient] checks payments as section 8 of the paper describes: it
+// keeps only the headers, and a node sends it a payment's Merkle branch.
+//
 // Network (PROTOCOL.md's last section): nodes exchange [Message]s as bytes
 // over any [Network]. They shake hands first (same protocol, same chain,
 // not themselves), then sync headers first: a node checks a chain of

@@ -18,7 +18,9 @@ import (
 // that is behind asks for headers after a block locator ([GetHeadersMsg]),
 // checks the header chain, and only then fetches the bodies it lacks, from
 // several peers at once. Nodes tell each other the addresses of nodes they
-// know ([GetAddrMsg], [AddrMsg]). No one ever re-sends a whole chain.
+// know ([GetAddrMsg], [AddrMsg]). A light client that keeps only headers
+// asks for the proof that a payment is in a block ([GetProofMsg],
+// [ProofMsg]). No one ever re-sends a whole chain.
 type Message interface {
 	msgType() msgType
 }
@@ -37,6 +39,8 @@ const (
 	msgBlock
 	msgGetAddr
 	msgAddr
+	msgGetProof
+	msgProof
 )
 
 // ProtocolVersion is the version of the node-to-node protocol this
@@ -58,6 +62,8 @@ const (
 	MaxAddrLen = 128
 	// maxWorkBytes bounds the total-work integer of a VersionMsg.
 	maxWorkBytes = 64
+	// maxProofPath bounds a Merkle proof's path: enough for 2^64 leaves.
+	maxProofPath = 64
 )
 
 // VersionMsg opens a connection: each side sends it first, and nothing but
@@ -130,6 +136,20 @@ type GetAddrMsg struct{}
 // AddrMsg carries addresses of nodes ("host:port") the sender knows.
 type AddrMsg struct{ Addrs []string }
 
+// GetProofMsg asks for the proof that a transaction is confirmed: what a
+// light client (paper §8), which keeps only headers, needs to check a
+// payment.
+type GetProofMsg struct{ TxID Hash }
+
+// ProofMsg answers a GetProofMsg: the transaction, the main-chain block
+// that holds it, and the Merkle proof that links its ID to the block's
+// Merkle root. A peer that knows no such transaction answers NotFound.
+type ProofMsg struct {
+	Tx        Transaction
+	BlockHash Hash
+	Proof     MerkleProof
+}
+
 func (VersionMsg) msgType() msgType    { return msgVersion }
 func (VerAckMsg) msgType() msgType     { return msgVerAck }
 func (GetHeadersMsg) msgType() msgType { return msgGetHeaders }
@@ -141,6 +161,8 @@ func (TxMsg) msgType() msgType         { return msgTx }
 func (BlockMsg) msgType() msgType      { return msgBlock }
 func (GetAddrMsg) msgType() msgType    { return msgGetAddr }
 func (AddrMsg) msgType() msgType       { return msgAddr }
+func (GetProofMsg) msgType() msgType   { return msgGetProof }
+func (ProofMsg) msgType() msgType      { return msgProof }
 
 // EncodeMessage returns the wire form of m: a type byte, then the payload.
 // It refuses messages beyond the protocol limits or MaxMessageSize. Counts
@@ -160,6 +182,8 @@ func (AddrMsg) msgType() msgType       { return msgAddr }
 //	   9 Block       the block encoding
 //	  10 GetAddr     (empty)
 //	  11 Addr        count | count × (length u8 | "host:port")
+//	  12 GetProof    transaction ID 32
+//	  13 Proof       transaction 141 | block hash 32 | leaf index u64 | leaves u64 | count | count × hash 32
 func EncodeMessage(m Message) ([]byte, error) {
 	if m == nil {
 		return nil, ruleErr(ErrMalformed, "nil message")
@@ -228,6 +252,20 @@ func EncodeMessage(m Message) ([]byte, error) {
 			}
 			b = append(b, byte(len(a)))
 			b = append(b, a...)
+		}
+	case GetProofMsg:
+		b = append(b, m.TxID[:]...)
+	case ProofMsg:
+		if len(m.Proof.Path) > maxProofPath {
+			return nil, ruleErr(ErrMalformed, "Merkle path of %d hashes, limit %d", len(m.Proof.Path), maxProofPath)
+		}
+		b = m.Tx.appendBinary(b)
+		b = append(b, m.BlockHash[:]...)
+		b = binary.BigEndian.AppendUint64(b, m.Proof.Index)
+		b = binary.BigEndian.AppendUint64(b, m.Proof.Size)
+		b = binary.AppendUvarint(b, uint64(len(m.Proof.Path)))
+		for _, h := range m.Proof.Path {
+			b = append(b, h[:]...)
 		}
 	default:
 		return nil, ruleErr(ErrMalformed, "unknown message type %T", m)
@@ -332,6 +370,23 @@ func DecodeMessage(data []byte) (Message, error) {
 			addrs = append(addrs, string(r.bytes(k)))
 		}
 		m = AddrMsg{Addrs: addrs}
+	case msgGetProof:
+		m = GetProofMsg{TxID: r.hash()}
+	case msgProof:
+		var pm ProofMsg
+		if raw := r.bytes(TxSize); raw != nil {
+			if err := pm.Tx.UnmarshalBinary(raw); err != nil {
+				return nil, err
+			}
+		}
+		pm.BlockHash = r.hash()
+		pm.Proof.Index, pm.Proof.Size = r.uint64(), r.uint64()
+		n := r.count(maxProofPath, HashSize)
+		pm.Proof.Path = make([]Hash, 0, n)
+		for range n {
+			pm.Proof.Path = append(pm.Proof.Path, r.hash())
+		}
+		m = pm
 	default:
 		return nil, ruleErr(ErrMalformed, "unknown message type %d", data[0])
 	}

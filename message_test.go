@@ -31,6 +31,9 @@ func testMessages(tb testing.TB) []Message {
 		GetAddrMsg{},
 		AddrMsg{Addrs: []string{"127.0.0.1:1", "[::1]:8333"}},
 		AddrMsg{Addrs: []string{}},
+		GetProofMsg{TxID: Hash{7}},
+		ProofMsg{Tx: signedTx(tb), BlockHash: Hash{8}, Proof: MerkleProof{Index: 2, Size: 5, Path: []Hash{{1}, {2}, {3}}}},
+		ProofMsg{Tx: signedTx(tb), Proof: MerkleProof{Path: []Hash{}}},
 	}
 }
 
@@ -75,6 +78,7 @@ func TestMessageLimits(t *testing.T) {
 		VersionMsg{ListenAddr: strings.Repeat("1", MaxAddrLen+1)},
 		VersionMsg{TotalWork: new(big.Int).Lsh(big.NewInt(1), 8*maxWorkBytes)},
 		VersionMsg{TotalWork: big.NewInt(-1)},
+		ProofMsg{Proof: MerkleProof{Path: make([]Hash, maxProofPath+1)}},
 		nil,
 	} {
 		if _, err := EncodeMessage(m); !errors.Is(err, ErrMalformed) {

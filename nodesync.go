@@ -326,7 +326,7 @@ func (l *nodeLoop) onMessage(pk Packet) {
 		// VerAck sends its Version again): answer it again.
 		l.n.send(p.id, VerAckMsg{})
 	case VerAckMsg:
-	case GetHeadersMsg, GetDataMsg:
+	case GetHeadersMsg, GetDataMsg, GetProofMsg:
 		if len(p.queue) < maxServeQueue {
 			p.queue = append(p.queue, m)
 		}
@@ -819,6 +819,13 @@ func (l *nodeLoop) serveOne(p *peer, req Message) (rest Message, cost int) {
 	case GetHeadersMsg:
 		hs := n.chain.HeadersAfter(m.Locator, m.Stop, MaxHeadersPerMsg)
 		return nil, n.send(p.id, HeadersMsg{Headers: hs})
+	case GetProofMsg:
+		info, ok := n.chain.Transaction(m.TxID)
+		proof, _, ok2 := n.chain.TxProof(m.TxID)
+		if !ok || !ok2 {
+			return nil, n.send(p.id, NotFoundMsg{Items: []InvItem{{Type: InvTx, Hash: m.TxID}}})
+		}
+		return nil, n.send(p.id, ProofMsg{Tx: info.Tx, BlockHash: info.BlockHash, Proof: proof})
 	case GetDataMsg:
 		var missing []InvItem
 		seen := make(map[Hash]bool, len(m.Items))

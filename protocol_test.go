@@ -1217,7 +1217,7 @@ func TestProtocolNetworkSection(t *testing.T) {
 	codes := map[string]Message{
 		"Version": VersionMsg{}, "VerAck": VerAckMsg{}, "GetHeaders": GetHeadersMsg{}, "Headers": HeadersMsg{},
 		"Inv": InvMsg{}, "GetData": GetDataMsg{}, "NotFound": NotFoundMsg{}, "Tx": TxMsg{}, "Block": BlockMsg{},
-		"GetAddr": GetAddrMsg{}, "Addr": AddrMsg{},
+		"GetAddr": GetAddrMsg{}, "Addr": AddrMsg{}, "GetProof": GetProofMsg{}, "Proof": ProofMsg{},
 	}
 	rows := s.table(t, "message-types", "Type", "Message", "Payload").rows
 	if len(rows) != len(codes) {
