@@ -59,7 +59,7 @@ type LightClient struct {
 	conn    atomic.Pointer[connBox]
 
 	mu      sync.Mutex
-	ready   []PeerID                // peers that completed the handshake
+	ready   []PeerID // peers that completed the handshake
 	waiters map[Hash][]chan lightAnswer
 	changed chan struct{} // closed and replaced when the header chain grows
 }
