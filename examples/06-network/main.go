@@ -240,7 +240,7 @@ func (s *story) cut(ctx context.Context) error {
 	s.v.setPhase("phase 2: links cut", len(s.sideA))
 	s.v.say("")
 	s.v.say("Phase 2: cut the links. The network splits in two sides that no longer hear each other: "+
-		"side A, nodes %s, and side B, nodes %s. %s pay through nodes of side A; %s through nodes of side B. "+
+		"side A, nodes %s, and side B, nodes %s. Side A's nodes serve the wallets of %s; side B's, those of %s. "+
 		"Each side mines a branch of its own and confirms its own people's payments.",
 		idList(s.sideA), idList(s.sideB), demo.List(s.pay.on(s.sideA)), demo.List(s.pay.on(s.sideB)))
 	if err := pause(ctx, s.cfg.partitioned); err != nil {
