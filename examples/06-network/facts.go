@@ -46,9 +46,20 @@ func agreementAnd(ctx context.Context, nodes []*blockchain.Node, timeout time.Du
 		return ok && also()
 	})
 	if err != nil {
-		return tip, fmt.Errorf("the nodes did not agree on a tip: %w", err)
+		return tip, fmt.Errorf("the nodes did not agree on a tip (%s): %w", tips(nodes), err)
 	}
 	return tip, nil
+}
+
+// tips describes each node's tip and peers, for an error: "7301 h=12
+// [0001a3f] 6 peers, 1a2b h=11 [00007c2] 6 peers".
+func tips(nodes []*blockchain.Node) string {
+	var s []string
+	for _, n := range nodes {
+		st := n.Status()
+		s = append(s, fmt.Sprintf("%s h=%d [%s] %d peers", n.ID(), st.Tip.Height, st.Tip.Hash.Short(hashDigits), st.Peers))
+	}
+	return strings.Join(s, ", ")
 }
 
 // heaviest returns the node whose chain has the most work (the first of

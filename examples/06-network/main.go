@@ -248,7 +248,8 @@ func (s *story) cut(ctx context.Context) error {
 	}
 	split, err := ownBranches(ctx, s.sideA, s.sideB, s.cfg.timeout)
 	if err != nil {
-		return fmt.Errorf("side A mined %d blocks of its own and side B %d, not 2 each (raise -hashrate or lower -bits): %w", split.ownA, split.ownB, err)
+		return fmt.Errorf("side A mined %d blocks of its own and side B %d, not 2 each, or a side's nodes do not agree (%s; raise -hashrate or lower -bits): %w",
+			split.ownA, split.ownB, tips(s.nodes), err)
 	}
 	s.v.snapshot()
 	s.v.say("=> The two sides' tips differ: side A's tip %s at height %d (%d blocks of its own), "+
