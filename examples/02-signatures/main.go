@@ -1,18 +1,17 @@
 // Command 02-signatures shows what digital signatures fix, and what they
-// leave open.
+// leave open: nobody but the owner can sign a transfer of her coins, yet
+// two signed spends of the same coins both look valid to whoever sees only
+// one. Run it from the repository root with go run ./examples/02-signatures.
 //
 // In stage 1 the bank could rewrite any transfer. Now the owner of the money
 // signs each transfer with her wallet's private key, and anyone can check the
-// signature with her public key. Changing any field of a signed transfer
+// signature with her public key (blockchain.Wallet.SignTransfer,
+// blockchain.Transaction.Verify). Changing any field of a signed transfer
 // (amount, recipient, fee, nonce, or the chain it is meant for) makes the
-// signature fail, and only the owner can sign a new one.
-//
-// But an exact copy of a signed transfer verifies just as well as the
-// original, and so do two different transfers of the same coins. A payee
-// holding one cannot tell whether the coins were already spent: that is
-// the double-spending problem, which needs a public history (stage 3).
-//
-// Run it from the repository root:
+// signature fail, and only the owner can sign a new one. But an exact copy
+// verifies just as well as the original, and so do two different transfers
+// of the same coins: the double-spending problem, which needs a public
+// history (stage 3).
 //
 //	go run ./examples/02-signatures
 //	go run ./examples/02-signatures -amount 70 -chain "my test chain"
@@ -24,7 +23,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,93 +33,131 @@ import (
 
 func main() { demo.Main("02-signatures", run) }
 
-// tamper is one change an attacker makes to a signed transfer.
-type tamper struct {
-	what   string
-	change func(tx *blockchain.Transaction)
-}
-
 // run tells the story, writing to w. args are the command-line flags.
 func run(_ context.Context, w io.Writer, args []string) error {
-	fs := flag.NewFlagSet("02-signatures", flag.ContinueOnError)
-	fs.SetOutput(w)
-	amount := fs.Uint64("amount", 30, "base units Alice pays Bob")
-	chainName := fs.String("chain", "nakachain example chain", "text whose SHA-256 stands in for the chain ID")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+	cfg, err := parseFlags(w, args)
+	if cfg == nil {
+		return err // a bad flag, or -help
 	}
-	if *amount == 0 || *amount > 1e12 {
-		return fmt.Errorf("-amount must be between 1 and 10^12, not %d", *amount)
-	}
-
 	fmt.Fprintln(w, "Stage 2: transfers signed by their owners")
 	fmt.Fprintln(w)
-
-	// A wallet is now a key pair: the private key signs, the public key
-	// (carried in every transfer) lets anyone check.
 	people := newBook("alice", "bob", "carol", "mallory")
-	alice, bob, carol, mallory := people.Wallet("alice"), people.Wallet("bob"), people.Wallet("carol"), people.Wallet("mallory")
+	showKeys(w, people)
+	chainID, otherChain := chainIDs(w, cfg.chain)
+	tx := aliceSigns(w, people, chainID, cfg.amount)
+	malloryTampers(w, people, tx, chainID, otherChain)
+	mallorySignsHerOwn(w, people, chainID, cfg.amount)
+	doubleSpend(w, people, tx, chainID, cfg.amount)
+	fmt.Fprintln(w, "Open problem: someone must still keep the history of transfers, in order,")
+	fmt.Fprintln(w, "for everyone to see. Stage 3 has a timestamp server do it.")
+	return nil
+}
+
+// config holds the flags.
+type config struct {
+	amount uint64
+	chain  string
+}
+
+// parseFlags parses args. It returns a nil config for -help or an error.
+func parseFlags(w io.Writer, args []string) (*config, error) {
+	var c config
+	fs := flag.NewFlagSet("02-signatures", flag.ContinueOnError)
+	fs.Uint64Var(&c.amount, "amount", 30, "base units Alice pays Bob")
+	fs.StringVar(&c.chain, "chain", "nakachain example chain", "text whose SHA-256 stands in for the chain ID")
+	if ok, err := demo.ParseFlags(fs, w, args); !ok {
+		return nil, err
+	}
+	if c.amount == 0 || c.amount > 1e12 {
+		return nil, demo.Usagef("-amount must be between 1 and 10^12, not %d", c.amount)
+	}
+	return &c, nil
+}
+
+// showKeys prints everyone's wallet. A wallet is now a key pair: the
+// private key signs, the public key (carried in every transfer) lets anyone
+// check.
+func showKeys(w io.Writer, people book) {
 	fmt.Fprintln(w, "Wallets, derived from fixed seeds (address, then public key):")
 	for _, name := range people.Names() {
 		wal := people.Wallet(name)
 		fmt.Fprintf(w, "  %-7s %s  key %s…\n", name, wal.Address(), wal.PublicKey().String()[:16])
 	}
 	fmt.Fprintln(w)
+}
 
-	// A signature covers a chain ID, so a transfer meant for one chain is
-	// worthless on every other. A real chain's ID is the hash of its first
-	// block; there is no chain yet, so a hash of some text stands in for it.
-	chainID := blockchain.Hash(sha256.Sum256([]byte(*chainName)))
-	otherChain := blockchain.Hash(sha256.Sum256([]byte(*chainName + " (a different chain)")))
-	fmt.Fprintf(w, "Chain ID: SHA-256(%q) = %s\n", *chainName, chainID.Short(16))
+// chainIDs returns the ID of the chain the transfers are meant for, and of
+// another one. A signature covers a chain ID, so a transfer meant for one
+// chain is worthless on every other. A real chain's ID is the hash of its
+// first block; there is no chain yet, so a hash of some text stands in.
+func chainIDs(w io.Writer, name string) (chainID, other blockchain.Hash) {
+	chainID = sha256.Sum256([]byte(name))
+	other = sha256.Sum256([]byte(name + " (a different chain)"))
+	fmt.Fprintf(w, "Chain ID: SHA-256(%q) = %s\n", name, chainID.Short(16))
 	fmt.Fprintln(w, "It names the chain these transfers are meant for; on a real chain it is the")
 	fmt.Fprintln(w, "hash of the chain's first block.")
 	fmt.Fprintln(w)
+	return chainID, other
+}
 
-	fmt.Fprintf(w, "Alice signs a transfer to Bob of %d, fee 1, as her transfer number 0 (nonce 0):\n", *amount)
-	tx := alice.SignTransfer(chainID, bob.Address(), *amount, 1, 0)
+// aliceSigns has Alice sign a transfer to Bob, and Bob check it.
+func aliceSigns(w io.Writer, people book, chainID blockchain.Hash, amount uint64) blockchain.Transaction {
+	fmt.Fprintf(w, "Alice signs a transfer to Bob of %d, fee 1, as her transfer number 0 (nonce 0):\n", amount)
+	tx := people.Wallet("alice").SignTransfer(chainID, people.Address("bob"), amount, 1, 0)
 	people.printTx(w, tx)
-	fmt.Fprintf(w, "Bob checks it with the public key it carries: verify: %s\n", result(tx.Verify(chainID)))
+	fmt.Fprintf(w, "Bob checks it with the public key it carries: verify: %s\n", demo.Outcome(tx.Verify(chainID)))
 	fmt.Fprintln(w)
+	return tx
+}
 
-	// Mallory changes one field at a time, keeping Alice's signature.
+// malloryTampers changes one field of Alice's transfer at a time, keeping
+// Alice's signature, and sends the original to another chain. Every check
+// fails.
+func malloryTampers(w io.Writer, people book, tx blockchain.Transaction, chainID, otherChain blockchain.Hash) {
 	fmt.Fprintln(w, "Mallory intercepts the transfer and changes one thing at a time:")
-	for _, t := range tampers(*amount, mallory.Address()) {
+	for _, t := range tampers(tx.Amount, people.Address("mallory")) {
 		forged := tx
 		t.change(&forged)
-		fmt.Fprintf(w, "  %-26s verify: %s\n", t.what+":", result(forged.Verify(chainID)))
+		fmt.Fprintf(w, "  %-26s verify: %s\n", t.what+":", demo.Outcome(forged.Verify(chainID)))
 	}
-	fmt.Fprintf(w, "  %-26s verify: %s\n", "sent to another chain:", result(tx.Verify(otherChain)))
+	fmt.Fprintf(w, "  %-26s verify: %s\n", "sent to another chain:", demo.Outcome(tx.Verify(otherChain)))
 	fmt.Fprintln(w, "Every change breaks Alice's signature: the check fails with ErrBadSignature.")
 	fmt.Fprintln(w)
+}
 
-	own := mallory.SignTransfer(chainID, mallory.Address(), *amount, 1, 0)
+// mallorySignsHerOwn shows what Mallory can sign: transfers of her own coins.
+func mallorySignsHerOwn(w io.Writer, people book, chainID blockchain.Hash, amount uint64) {
+	own := people.Wallet("mallory").SignTransfer(chainID, people.Address("mallory"), amount, 1, 0)
 	fmt.Fprintln(w, "Mallory can sign a transfer to herself, but it carries her own key and spends her own coins:")
 	fmt.Fprintf(w, "  from %s to %s, amount %d: verify: %s\n",
-		people.NameOfKey(own.From), people.NameOf(own.To), own.Amount, result(own.Verify(chainID)))
+		people.NameOfKey(own.From), people.NameOf(own.To), own.Amount, demo.Outcome(own.Verify(chainID)))
 	fmt.Fprintln(w, "Only Alice can move Alice's coins.")
 	fmt.Fprintln(w)
+}
 
-	// A signature proves who wrote a transfer, not that it is the only one.
+// doubleSpend shows what a signature cannot: a copy, and a second spend of
+// the same coins, verify like the original. A signature proves who wrote a
+// transfer, not that it is the only one.
+func doubleSpend(w io.Writer, people book, tx blockchain.Transaction, chainID blockchain.Hash, amount uint64) {
 	fmt.Fprintln(w, "But a signature says nothing about what happened before or after.")
 	copied := tx
-	fmt.Fprintf(w, "  An exact copy of Alice's transfer: id %s, verify: %s\n", copied.ID().Short(12), result(copied.Verify(chainID)))
-	toCarol := alice.SignTransfer(chainID, carol.Address(), *amount, 1, 0)
+	fmt.Fprintf(w, "  An exact copy of Alice's transfer: id %s, verify: %s\n", copied.ID().Short(12), demo.Outcome(copied.Verify(chainID)))
+	toCarol := people.Wallet("alice").SignTransfer(chainID, people.Address("carol"), amount, 1, 0)
 	fmt.Fprintf(w, "  Alice also signs nonce 0 again, paying the same %d to Carol: id %s, verify: %s\n",
-		*amount, toCarol.ID().Short(12), result(toCarol.Verify(chainID)))
-	fmt.Fprintf(w, "Say Alice owns only %d: enough for one payment and its fee. Bob can be shown\n", *amount+1)
+		amount, toCarol.ID().Short(12), demo.Outcome(toCarol.Verify(chainID)))
+	fmt.Fprintf(w, "Say Alice owns only %d: enough for one payment and its fee. Bob can be shown\n", amount+1)
 	fmt.Fprintln(w, "his transfer twice, and Carol holds another spend of the same coins. Every")
 	fmt.Fprintln(w, "signature is genuine, yet without a public history no payee can tell which")
 	fmt.Fprintln(w, "spend came first, or whether the coins were already spent elsewhere. This is")
 	fmt.Fprintln(w, "the double-spending problem. (The nonce numbers Alice's transfers, but only")
 	fmt.Fprintln(w, "someone who sees all of them can tell that number 0 was used twice.)")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Open problem: someone must still keep the history of transfers, in order,")
-	fmt.Fprintln(w, "for everyone to see. Stage 3 has a timestamp server do it.")
-	return nil
+}
+
+// tamper is one change an attacker makes to a signed transfer.
+type tamper struct {
+	what   string
+	change func(tx *blockchain.Transaction)
 }
 
 // tampers lists the changes Mallory tries on a transfer of amount.
@@ -133,14 +169,6 @@ func tampers(amount uint64, mallory blockchain.Address) []tamper {
 		{"nonce 0 -> 1", func(tx *blockchain.Transaction) { tx.Nonce = 1 }},
 		{"one bit of the signature", func(tx *blockchain.Transaction) { tx.Signature[0] ^= 1 }},
 	}
-}
-
-// result prints the outcome of a check.
-func result(err error) string {
-	if err != nil {
-		return "FAILED: " + err.Error()
-	}
-	return "ok"
 }
 
 // book names the example's wallets, so that output shows "alice" rather

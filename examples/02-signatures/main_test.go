@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"errors"
 	"regexp"
@@ -116,9 +114,8 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-amount", "0"}, {"-amount", "x"}, {"-nosuchflag"}} {
-		if err := run(context.Background(), new(bytes.Buffer), args); err == nil {
-			t.Errorf("run(%q) succeeded", args)
-		}
-	}
+	demotest.CheckUsage(t, run, []string{"amount", "chain"},
+		[]string{"-amount", "0"},
+		[]string{"-amount", "x"},
+	)
 }

@@ -1,21 +1,23 @@
 // Command 03-timestamp-server shows a public history kept by a timestamp
-// server, the idea in section 3 of the Bitcoin paper.
+// server (section 3 of the Bitcoin paper): blocks chained by hash, signed by
+// the server, make tampering and double spends visible, but the server can
+// still re-sign a rewritten history. Run it from the repository root with
+// go run ./examples/03-timestamp-server.
 //
 // Stage 2 left the double-spending problem: a payee cannot tell whether
 // coins were already spent. Here a server collects signed transfers into
 // blocks and publishes them. Each block header holds the hash of the
 // previous block (so the blocks form a chain), the Merkle root of its
-// transfers (so the header commits to every one of them) and the time. The
-// server signs each block's hash with its own Ed25519 key. Anyone can check
-// the whole history, and a spend the history already holds is refused.
+// transfers (blockchain.Block.ComputeMerkleRoot: the header commits to every
+// one of them) and the time. The server signs each block's hash with its own
+// Ed25519 key. Anyone can check the whole history, and a spend the history
+// already holds is refused.
 //
 // Then Mallory rewrites a transfer in an old block, and the checks say
 // exactly what broke: the Merkle root, or, once she recomputes it, the
 // server's signature and the hash link to the next block. Only the server
 // could make a rewritten history verify again, and nothing stops it from
 // doing so: it is still a trusted party.
-//
-// Run it from the repository root:
 //
 //	go run ./examples/03-timestamp-server
 //	go run ./examples/03-timestamp-server -blocks 6 -txs 3 -tamper 2
@@ -43,113 +45,139 @@ func main() { demo.Main("03-timestamp-server", run) }
 
 // run tells the story, writing to w. args are the command-line flags.
 func run(_ context.Context, w io.Writer, args []string) error {
-	fs := flag.NewFlagSet("03-timestamp-server", flag.ContinueOnError)
-	fs.SetOutput(w)
-	nblocks := fs.Int("blocks", 4, "blocks in the chain, genesis included (at least 3)")
-	ntxs := fs.Int("txs", 2, "transfers per block after genesis (1 to 100)")
-	tamperAt := fs.Int("tamper", 1, "height of the block Mallory rewrites (1 to blocks-2)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+	cfg, err := parseFlags(w, args)
+	if cfg == nil {
+		return err // a bad flag, or -help
 	}
-	if *nblocks < 3 || *nblocks > 1000 {
-		return fmt.Errorf("-blocks must be between 3 and 1000, not %d", *nblocks)
-	}
-	if *ntxs < 1 || *ntxs > 100 {
-		return fmt.Errorf("-txs must be between 1 and 100, not %d", *ntxs)
-	}
-	if *tamperAt < 1 || *tamperAt > *nblocks-2 {
-		return fmt.Errorf("-tamper must be between 1 and %d (a block with one after it), not %d", *nblocks-2, *tamperAt)
-	}
-
 	fmt.Fprintln(w, "Stage 3: a timestamp server keeps the history")
 	fmt.Fprintln(w)
-
 	people := newBook("alice", "bob", "carol", "mallory")
-	mallory, bob := people.Wallet("mallory"), people.Wallet("bob")
-
-	// The server's key is a plain Ed25519 key pair; its public key is known
-	// to everyone. Block times come from a clock that ticks ten minutes per
-	// block, so the output is the same on every run.
-	srv := newServer(sha256.Sum256([]byte("nakachain example timestamp server")),
-		demo.FixedClock(time.Date(2009, 1, 3, 18, 15, 5, 0, time.UTC), 10*time.Minute))
-	serverKey := srv.publicKey()
-	fmt.Fprintf(w, "The server's public key: %x…\n", serverKey[:8])
-
-	// Block 0, the genesis block, records everyone's starting coins. Its hash
-	// names the chain: every transfer is signed for it (the chain ID of
-	// stage 2).
-	var opening []blockchain.Transaction
-	for _, name := range people.Names() {
-		opening = append(opening, blockchain.NewCoinbase(people.Wallet(name).Address(), 100, 0))
+	srv := startServer(w, people)
+	if err := publishHistory(w, people, srv, cfg); err != nil {
+		return err
 	}
-	chainID := srv.startChain(opening)
-	fmt.Fprintf(w, "Genesis block: everyone starts with 100. Chain ID (genesis hash): %s\n", chainID.Short(16))
-
-	// Later blocks batch the transfers the server receives. Mallory pays Bob
-	// 30 for a bicycle in block -tamper; the other transfers are filler.
-	payMallory := mallory.SignTransfer(chainID, bob.Address(), 30, 1, 0)
-	for height := 1; height < *nblocks; height++ {
-		var txs []blockchain.Transaction
-		if height == *tamperAt {
-			txs = append(txs, payMallory)
-		}
-		txs = append(txs, people.transfers(chainID, height, *ntxs-len(txs))...)
-		if err := srv.publish(txs); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(w, "The server publishes %d blocks:\n", *nblocks)
-	people.printChain(w, srv.chain)
-	fmt.Fprintln(w)
-
-	fmt.Fprintln(w, "Anyone can check the published history: each block's transfer signatures,")
-	fmt.Fprintln(w, "its Merkle root, the server's signature on its hash, and its link to the")
-	fmt.Fprintln(w, "block before.")
-	printCheck(w, "  check:", verifyChain(srv.chain, serverKey, chainID))
-	fmt.Fprintln(w)
-
-	// The history settles stage 2's double spend: the server has seen
-	// Mallory's transfer number 0 and refuses a second one.
-	fmt.Fprintln(w, "Mallory signs her transfer number 0 again, paying the same 30 to Carol:")
-	again := mallory.SignTransfer(chainID, people.Wallet("carol").Address(), 30, 1, 0)
-	fmt.Fprintf(w, "  signature: %s\n", result(again.Verify(chainID)))
-	fmt.Fprintf(w, "  server: %s\n", result(srv.publish([]blockchain.Transaction{again})))
-	fmt.Fprintln(w, "Bob can see his payment in the history, so the second spend is caught.")
-	fmt.Fprintln(w)
-
-	// Now Mallory rewrites history. She signs a transfer of the same coins
-	// to herself, which is a genuine signature, and swaps it into a copy of
-	// the block.
-	fmt.Fprintf(w, "After the bicycle is handed over, Mallory rewrites block %d so that her 30\n", *tamperAt)
-	fmt.Fprintln(w, "went to herself instead of to Bob. She signs that transfer herself, so its")
-	fmt.Fprintln(w, "signature is genuine, and swaps it in.")
-	forged := cloneChain(srv.chain)
-	forged[*tamperAt].Transactions[0] = mallory.SignTransfer(chainID, mallory.Address(), 30, 1, 0)
-	printCheck(w, "  check:", verifyChain(forged, serverKey, chainID))
-	fmt.Fprintln(w)
-
-	fmt.Fprintf(w, "Mallory recomputes block %d's Merkle root to match:\n", *tamperAt)
-	forged[*tamperAt].Header.MerkleRoot = forged[*tamperAt].ComputeMerkleRoot()
-	printCheck(w, "  check:", verifyChain(forged, serverKey, chainID))
-	fmt.Fprintln(w, "The header changed, so its hash changed: the server's signature no longer")
-	fmt.Fprintln(w, "matches it, and the next block still points at the old hash. Without the")
-	fmt.Fprintln(w, "server's private key Mallory cannot repair either.")
-	fmt.Fprintln(w)
-
-	fmt.Fprintln(w, "But the server can. Bribed by Mallory, it re-signs the rewritten block and")
-	fmt.Fprintln(w, "every block after it, fixing each link on the way:")
-	srv.resign(forged, *tamperAt)
-	people.printChain(w, forged[*tamperAt:])
-	printCheck(w, "  check:", verifyChain(forged, serverKey, chainID))
-	fmt.Fprintln(w, "The rewritten history verifies exactly like the real one.")
-	fmt.Fprintln(w)
+	refuseDoubleSpend(w, people, srv)
+	forged := malloryRewrites(w, people, srv, cfg.tamperAt)
+	serverResigns(w, people, srv, forged, cfg.tamperAt)
 	fmt.Fprintln(w, "Open problem: the timestamp server is still a trusted party. Anyone can")
 	fmt.Fprintln(w, "check its history, but it can re-sign a rewritten one at will. Stage 4")
 	fmt.Fprintln(w, "replaces its signature with proof of work that anyone can supply.")
 	return nil
+}
+
+// config holds the flags.
+type config struct {
+	blocks, txs, tamperAt int
+}
+
+// parseFlags parses args. It returns a nil config for -help or an error.
+func parseFlags(w io.Writer, args []string) (*config, error) {
+	var c config
+	fs := flag.NewFlagSet("03-timestamp-server", flag.ContinueOnError)
+	fs.IntVar(&c.blocks, "blocks", 4, "blocks in the chain, genesis included (at least 3)")
+	fs.IntVar(&c.txs, "txs", 2, "transfers per block after genesis (1 to 100)")
+	fs.IntVar(&c.tamperAt, "tamper", 1, "height of the block Mallory rewrites (1 to blocks-2)")
+	if ok, err := demo.ParseFlags(fs, w, args); !ok {
+		return nil, err
+	}
+	switch {
+	case c.blocks < 3 || c.blocks > 1000:
+		return nil, demo.Usagef("-blocks must be between 3 and 1000, not %d", c.blocks)
+	case c.txs < 1 || c.txs > 100:
+		return nil, demo.Usagef("-txs must be between 1 and 100, not %d", c.txs)
+	case c.tamperAt < 1 || c.tamperAt > c.blocks-2:
+		return nil, demo.Usagef("-tamper must be between 1 and %d (a block with one after it), not %d", c.blocks-2, c.tamperAt)
+	}
+	return &c, nil
+}
+
+// startServer starts the server and its chain. The server's key is a plain
+// Ed25519 key pair; its public key is known to everyone. Block times come
+// from a clock that ticks ten minutes per block, so the output is the same
+// on every run. Block 0, the genesis block, records everyone's starting
+// coins; its hash names the chain: every transfer is signed for it (the
+// chain ID of stage 2).
+func startServer(w io.Writer, people *book) *server {
+	srv := newServer(sha256.Sum256([]byte("nakachain example timestamp server")),
+		demo.FixedClock(time.Date(2009, 1, 3, 18, 15, 5, 0, time.UTC), 10*time.Minute))
+	fmt.Fprintf(w, "The server's public key: %x…\n", srv.publicKey()[:8])
+	var opening []blockchain.Transaction
+	for _, name := range people.Names() {
+		opening = append(opening, blockchain.NewCoinbase(people.Address(name), 100, 0))
+	}
+	chainID := srv.startChain(opening)
+	fmt.Fprintf(w, "Genesis block: everyone starts with 100. Chain ID (genesis hash): %s\n", chainID.Short(16))
+	return srv
+}
+
+// publishHistory has the server publish blocks of the transfers it
+// receives, and checks them as anyone can. Mallory pays Bob 30 for a
+// bicycle in block tamperAt; the other transfers are filler.
+func publishHistory(w io.Writer, people *book, srv *server, cfg *config) error {
+	payMallory := people.Wallet("mallory").SignTransfer(srv.chainID, people.Address("bob"), 30, 1, 0)
+	for height := 1; height < cfg.blocks; height++ {
+		var txs []blockchain.Transaction
+		if height == cfg.tamperAt {
+			txs = append(txs, payMallory)
+		}
+		txs = append(txs, people.transfers(srv.chainID, height, cfg.txs-len(txs))...)
+		if err := srv.publish(txs); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "The server publishes %d blocks:\n", cfg.blocks)
+	people.printChain(w, srv.chain)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Anyone can check the published history: each block's transfer signatures,")
+	fmt.Fprintln(w, "its Merkle root, the server's signature on its hash, and its link to the")
+	fmt.Fprintln(w, "block before.")
+	printCheck(w, "  check:", verifyChain(srv.chain, srv.publicKey(), srv.chainID))
+	fmt.Fprintln(w)
+	return nil
+}
+
+// refuseDoubleSpend settles stage 2's double spend: the server has seen
+// Mallory's transfer number 0 and refuses a second one.
+func refuseDoubleSpend(w io.Writer, people *book, srv *server) {
+	fmt.Fprintln(w, "Mallory signs her transfer number 0 again, paying the same 30 to Carol:")
+	again := people.Wallet("mallory").SignTransfer(srv.chainID, people.Address("carol"), 30, 1, 0)
+	fmt.Fprintf(w, "  signature: %s\n", demo.Outcome(again.Verify(srv.chainID)))
+	fmt.Fprintf(w, "  server: %s\n", demo.Outcome(srv.publish([]blockchain.Transaction{again})))
+	fmt.Fprintln(w, "Bob can see his payment in the history, so the second spend is caught.")
+	fmt.Fprintln(w)
+}
+
+// malloryRewrites has Mallory swap her payment to Bob, in a copy of the
+// chain, for a transfer of the same coins to herself (a genuine signature:
+// her own), then recompute the Merkle root. It returns her forged chain.
+func malloryRewrites(w io.Writer, people *book, srv *server, t int) []signedBlock {
+	fmt.Fprintf(w, "After the bicycle is handed over, Mallory rewrites block %d so that her 30\n", t)
+	fmt.Fprintln(w, "went to herself instead of to Bob. She signs that transfer herself, so its")
+	fmt.Fprintln(w, "signature is genuine, and swaps it in.")
+	forged := cloneChain(srv.chain)
+	forged[t].Transactions[0] = people.Wallet("mallory").SignTransfer(srv.chainID, people.Address("mallory"), 30, 1, 0)
+	printCheck(w, "  check:", verifyChain(forged, srv.publicKey(), srv.chainID))
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "Mallory recomputes block %d's Merkle root to match:\n", t)
+	forged[t].Header.MerkleRoot = forged[t].ComputeMerkleRoot()
+	printCheck(w, "  check:", verifyChain(forged, srv.publicKey(), srv.chainID))
+	fmt.Fprintln(w, "The header changed, so its hash changed: the server's signature no longer")
+	fmt.Fprintln(w, "matches it, and the next block still points at the old hash. Without the")
+	fmt.Fprintln(w, "server's private key Mallory cannot repair either.")
+	fmt.Fprintln(w)
+	return forged
+}
+
+// serverResigns has the server, bribed, make the forged chain verify.
+func serverResigns(w io.Writer, people *book, srv *server, forged []signedBlock, t int) {
+	fmt.Fprintln(w, "But the server can. Bribed by Mallory, it re-signs the rewritten block and")
+	fmt.Fprintln(w, "every block after it, fixing each link on the way:")
+	srv.resign(forged, t)
+	people.printChain(w, forged[t:])
+	printCheck(w, "  check:", verifyChain(forged, srv.publicKey(), srv.chainID))
+	fmt.Fprintln(w, "The rewritten history verifies exactly like the real one.")
+	fmt.Fprintln(w)
 }
 
 // signedBlock is a block as the server publishes it: the block and the
@@ -306,14 +334,6 @@ func cloneChain(chain []signedBlock) []signedBlock {
 		c[i].Transactions = slices.Clone(c[i].Transactions)
 	}
 	return c
-}
-
-// result prints the outcome of a check.
-func result(err error) string {
-	if err != nil {
-		return "FAILED: " + err.Error()
-	}
-	return "ok"
 }
 
 // book names the example's wallets, so that output shows "alice" rather

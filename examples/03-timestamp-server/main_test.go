@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -179,15 +177,10 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"-blocks", "2"},
-		{"-txs", "0"},
-		{"-tamper", "0"},
-		{"-blocks", "4", "-tamper", "3"},
-		{"-nosuchflag"},
-	} {
-		if err := run(context.Background(), new(bytes.Buffer), args); err == nil {
-			t.Errorf("run(%q) succeeded", args)
-		}
-	}
+	demotest.CheckUsage(t, run, []string{"blocks", "txs", "tamper"},
+		[]string{"-blocks", "2"},
+		[]string{"-txs", "0"},
+		[]string{"-tamper", "0"},
+		[]string{"-blocks", "4", "-tamper", "3"},
+	)
 }

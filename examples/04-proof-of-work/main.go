@@ -1,21 +1,18 @@
-// Command 04-proof-of-work shows the idea in section 4 of the Bitcoin
-// paper: the timestamp server's signature is replaced by work.
+// Command 04-proof-of-work shows proof-of-work (section 4 of the Bitcoin
+// paper): the timestamp server's signature is replaced by work that anyone
+// can do and anyone can check with one hash, so rewriting an old block
+// means redoing its work and the work of every block after it. Run it from
+// the repository root with go run ./examples/04-proof-of-work.
 //
 // In stage 3 a trusted server signed each block, and the server could
 // re-sign a rewritten history. Now a block is valid only if its hash, read
-// as a number, is below a target: the hash must start with a number of zero
-// bits. The only way to find such a block is to try nonce after nonce,
-// about 2^bits hashes on average, while checking one costs a single hash.
-// Anyone may do the work, and nobody, however trusted, can skip it.
-//
-// The example mines one block per difficulty, from -from bits up to -to
-// bits, and prints the work each took. Then Mallory rewrites a transfer in
-// an old block. The altered block's proof of work no longer holds and every
-// later block links to the old hash, so she has to redo the work of that
-// block and of every block after it. She does, and the example counts the
-// hashes it cost her.
-//
-// Run it from the repository root:
+// as a number, is at most a target (blockchain.Header.CheckProofOfWork): the
+// hash must start with a number of zero bits. The only way to find such a
+// block is to try nonce after nonce (blockchain.Mine), about 2^bits hashes
+// on average. The example mines one block per difficulty, from -from bits
+// up to -to bits, and prints the work each took. Then Mallory rewrites a
+// transfer in an old block, finds the checks broken, re-mines that block and
+// every block after it, and the example counts the hashes it cost her.
 //
 //	go run ./examples/04-proof-of-work
 //	go run ./examples/04-proof-of-work -from 16 -to 28 -step 4
@@ -52,153 +49,203 @@ const (
 
 // run tells the story, writing to w. args are the command-line flags.
 func run(ctx context.Context, w io.Writer, args []string) error {
+	cfg, err := parseFlags(w, args)
+	if cfg == nil {
+		return err // a bad flag, or -help
+	}
+	fmt.Fprintln(w, "Stage 4: proof of work replaces the server's signature")
+	fmt.Fprintln(w)
+	people := newBook("alice", "bob", "carol", "mallory", "miner")
+	honest, err := mineHonestChain(ctx, w, cfg, people)
+	if err != nil {
+		return err
+	}
+	if err := checkWork(w, cfg, honest); err != nil {
+		return err
+	}
+	forged := malloryRewrites(w, cfg, people, honest)
+	attack, err := malloryRemines(ctx, w, cfg, forged)
+	if err != nil {
+		return err
+	}
+	compareWork(w, cfg, honest, attack)
+	return nil
+}
+
+// config holds the flags.
+type config struct {
+	sched             schedule
+	workers, tamperAt int
+}
+
+// parseFlags parses args. It returns a nil config for -help or an error.
+func parseFlags(w io.Writer, args []string) (*config, error) {
+	var c config
 	fs := flag.NewFlagSet("04-proof-of-work", flag.ContinueOnError)
-	fs.SetOutput(w)
 	from := fs.Int("from", 8, "difficulty of the first block, in leading zero bits")
 	to := fs.Int("to", 20, "difficulty of the last block, in leading zero bits")
 	step := fs.Int("step", 2, "bits added from one block to the next")
-	workers := fs.Int("workers", 0, "mining goroutines (0 means one per CPU)")
-	tamperAt := fs.Int("tamper", 1, "height of the block Mallory rewrites")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+	fs.IntVar(&c.workers, "workers", 0, "mining goroutines (0 means one per CPU)")
+	fs.IntVar(&c.tamperAt, "tamper", 1, "height of the block Mallory rewrites")
+	if ok, err := demo.ParseFlags(fs, w, args); !ok {
+		return nil, err
 	}
 	if *from < 1 || *to < *from || *to > 64 || *step < 1 {
-		return fmt.Errorf("need 1 <= -from <= -to <= 64 and -step >= 1, not -from %d -to %d -step %d", *from, *to, *step)
+		return nil, demo.Usagef("need 1 <= -from <= -to <= 64 and -step >= 1, not -from %d -to %d -step %d", *from, *to, *step)
 	}
-	sched := schedule{from: *from, step: *step, n: (*to-*from) / *step + 1}
-	if sched.n < 3 {
-		return fmt.Errorf("-from %d -to %d -step %d makes %d blocks; the story needs at least 3", *from, *to, *step, sched.n)
+	c.sched = schedule{from: *from, step: *step, n: (*to-*from) / *step + 1}
+	switch n := c.sched.n; {
+	case n < 3:
+		return nil, demo.Usagef("-from %d -to %d -step %d makes %d blocks; the story needs at least 3", *from, *to, *step, n)
+	case c.tamperAt < 1 || c.tamperAt > n-2:
+		return nil, demo.Usagef("-tamper must be between 1 and %d (a block with one after it), not %d", n-2, c.tamperAt)
 	}
-	if *tamperAt < 1 || *tamperAt > sched.n-2 {
-		return fmt.Errorf("-tamper must be between 1 and %d (a block with one after it), not %d", sched.n-2, *tamperAt)
+	if c.workers < 1 {
+		c.workers = runtime.GOMAXPROCS(0)
 	}
-	if *workers < 1 {
-		*workers = runtime.GOMAXPROCS(0)
-	}
+	return &c, nil
+}
 
-	fmt.Fprintln(w, "Stage 4: proof of work replaces the server's signature")
-	fmt.Fprintln(w)
+// mined is a chain and what mining each of its blocks cost.
+type mined struct {
+	blocks []blockchain.Block
+	cost   []stats
+}
 
-	people := newBook("alice", "bob", "carol", "mallory", "miner")
-	mallory, bob := people.Wallet("mallory"), people.Wallet("bob")
+// mineHonestChain mines the chain, one block per difficulty of the
+// schedule, and prints each block's work. The genesis block holds the
+// starting balances and is mined like any other; its hash is the chain ID
+// every transfer is signed for. Each later block first pays its miner the
+// reward plus the fees of its two transfers, then carries the transfers.
+// Mallory pays Bob 30 for a bicycle in block -tamper.
+func mineHonestChain(ctx context.Context, w io.Writer, cfg *config, people *book) (*mined, error) {
+	explainTargets(w, cfg)
 	clock := demo.FixedClock(time.Date(2009, 1, 3, 18, 15, 5, 0, time.UTC), 10*time.Minute)
+	var opening []blockchain.Transaction
+	for _, name := range []string{"alice", "bob", "carol", "mallory"} {
+		opening = append(opening, blockchain.NewCoinbase(people.Address(name), 100, 0))
+	}
+	printHeading(w)
+	c := &mined{}
+	var prev, chainID blockchain.Hash
+	for height := range cfg.sched.n {
+		txs := opening
+		if height > 0 {
+			txs = people.blockTransfers(chainID, height, height == cfg.tamperAt)
+		}
+		b := newBlock(uint64(height), prev, cfg.sched.bits(height), clock(), txs)
+		s, err := mineBlock(ctx, &b, cfg.workers)
+		if err != nil {
+			return nil, err
+		}
+		c.blocks, c.cost = append(c.blocks, b), append(c.cost, s)
+		printRow(w, b, s)
+		prev, chainID = b.Hash(), c.blocks[0].Hash()
+	}
+	total := sum(c.cost)
+	fmt.Fprintf(w, "Mining took %s hashes and %s in all.\n", demo.Commas(total.hashes), round(total.took))
+	fmt.Fprintln(w)
+	return c, nil
+}
 
-	// A block is valid when its hash meets the target in its header.
-	// Here the target tightens by -step bits per block, to show the cost
-	// of each extra bit. (A real chain retargets so that blocks keep coming
-	// every ten minutes or so, whatever the miners' speed.)
-	fmt.Fprintf(w, "Mining %d blocks from %d to %d bits of difficulty with %d workers.\n", sched.n, *from, sched.bits(sched.n-1), *workers)
+// explainTargets says what the mining below does. A block is valid when its
+// hash meets the target in its header. Here the target tightens by -step
+// bits per block, to show the cost of each extra bit. (A real chain
+// retargets so that blocks keep coming every ten minutes or so, whatever the
+// miners' speed.)
+func explainTargets(w io.Writer, cfg *config) {
+	fmt.Fprintf(w, "Mining %d blocks from %d to %d bits of difficulty with %d workers.\n",
+		cfg.sched.n, cfg.sched.from, cfg.sched.bits(cfg.sched.n-1), cfg.workers)
 	fmt.Fprintln(w, "A hash meets b bits when it starts with b zero bits: one try in 2^b succeeds.")
-	if *workers > 1 {
+	if cfg.workers > 1 {
 		fmt.Fprintln(w, "Worker k of n tries nonces k, k+n, k+2n...: whichever finds one first wins,")
 		fmt.Fprintln(w, "and hashes tried counts every worker's.")
 	}
 	fmt.Fprintln(w)
+}
 
-	// The genesis block holds the starting balances and is mined like any
-	// other. Its hash is the chain ID every transfer is signed for.
-	var opening []blockchain.Transaction
-	for _, name := range []string{"alice", "bob", "carol", "mallory"} {
-		opening = append(opening, blockchain.NewCoinbase(people.Wallet(name).Address(), 100, 0))
-	}
-	chain := []blockchain.Block{newBlock(0, blockchain.Hash{}, sched.bits(0), clock(), opening)}
-	printHeading(w)
-	honest := make([]stats, sched.n)
-	var err error
-	if honest[0], err = mineBlock(ctx, &chain[0], *workers); err != nil {
-		return err
-	}
-	printRow(w, chain[0], honest[0])
-	chainID := chain[0].Hash()
-
-	// Each later block first pays its miner the reward plus the fees of its
-	// two transfers, then carries the transfers. Mallory pays Bob 30 for a
-	// bicycle in block -tamper.
-	for height := 1; height < sched.n; height++ {
-		txs := []blockchain.Transaction{blockchain.NewCoinbase(people.Wallet("miner").Address(), reward+2*fee, uint64(height))}
-		if height == *tamperAt {
-			txs = append(txs, mallory.SignTransfer(chainID, bob.Address(), 30, fee, 0))
-		} else {
-			txs = append(txs, people.transfer(chainID, height))
-		}
-		txs = append(txs, people.transfer(chainID, height+1))
-		chain = append(chain, newBlock(uint64(height), chain[height-1].Hash(), sched.bits(height), clock(), txs))
-		if honest[height], err = mineBlock(ctx, &chain[height], *workers); err != nil {
-			return err
-		}
-		printRow(w, chain[height], honest[height])
-	}
-	total := sum(honest)
-	fmt.Fprintf(w, "Mining took %s hashes and %s in all.\n", demo.Commas(total.hashes), round(total.took))
-	fmt.Fprintln(w)
-
-	// Checking costs one hash per block, however hard the block was to find.
+// checkWork checks the proof of work of every block: one hash each,
+// however hard the block was to find.
+func checkWork(w io.Writer, cfg *config, honest *mined) error {
 	start := time.Now()
-	for _, b := range chain {
+	for _, b := range honest.blocks {
 		if err := b.Header.CheckProofOfWork(); err != nil {
 			return err
 		}
 	}
 	took := time.Since(start)
-	last := len(chain) - 1
-	fmt.Fprintf(w, "Checking the proof of work of all %d blocks took %s: one hash each.\n", len(chain), round(took))
-	fmt.Fprintf(w, "The last block alone took %s hashes and %s to mine.\n", demo.Commas(honest[last].hashes), round(honest[last].took))
-	printCheck(w, "The whole chain (work, targets, Merkle roots, links):", verifyChain(chain, sched))
+	last := len(honest.blocks) - 1
+	fmt.Fprintf(w, "Checking the proof of work of all %d blocks took %s: one hash each.\n", len(honest.blocks), round(took))
+	fmt.Fprintf(w, "The last block alone took %s hashes and %s to mine.\n", demo.Commas(honest.cost[last].hashes), round(honest.cost[last].took))
+	printCheck(w, "The whole chain (work, targets, Merkle roots, links):", verifyChain(honest.blocks, cfg.sched))
 	fmt.Fprintln(w)
+	return nil
+}
 
-	// Mallory rewrites her payment to Bob, as in stage 3.
-	t := *tamperAt
+// malloryRewrites has Mallory rewrite her payment to Bob, as in stage 3,
+// in a copy of the chain, and recompute the Merkle root. It returns her
+// forged chain, whose checks fail.
+func malloryRewrites(w io.Writer, cfg *config, people *book, honest *mined) []blockchain.Block {
+	t, chainID := cfg.tamperAt, honest.blocks[0].Hash()
 	fmt.Fprintf(w, "Mallory rewrites block %d so that her 30 went to herself instead of to Bob.\n", t)
-	forged := cloneChain(chain)
-	forged[t].Transactions[1] = mallory.SignTransfer(chainID, mallory.Address(), 30, fee, 0)
-	printCheck(w, "Check after swapping the transfer:", verifyChain(forged, sched))
+	forged := cloneChain(honest.blocks)
+	forged[t].Transactions[1] = people.Wallet("mallory").SignTransfer(chainID, people.Address("mallory"), 30, fee, 0)
+	printCheck(w, "Check after swapping the transfer:", verifyChain(forged, cfg.sched))
 	forged[t].Header.MerkleRoot = forged[t].ComputeMerkleRoot()
-	problems := verifyChain(forged, sched)
+	problems := verifyChain(forged, cfg.sched)
 	printCheck(w, "Check after recomputing the Merkle root:", problems)
 	if len(problems) > 0 && errors.Is(problems[0], blockchain.ErrBadProofOfWork) {
 		fmt.Fprintf(w, "The new header has a new hash, which misses block %d's target, and block %d\n", t, t+1)
 		fmt.Fprintln(w, "still links to the old hash.")
 	} else {
-		fmt.Fprintf(w, "By luck (one chance in 2^%d) the new hash still meets block %d's target,\n", sched.bits(t), t)
+		fmt.Fprintf(w, "By luck (one chance in 2^%d) the new hash still meets block %d's target,\n", cfg.sched.bits(t), t)
 		fmt.Fprintf(w, "but block %d still links to the old hash.\n", t+1)
 	}
 	fmt.Fprintf(w, "There is no key to steal this time: Mallory has to redo the work of block %d\n", t)
 	fmt.Fprintln(w, "and of every block after it, since each must link to the one she re-mined.")
 	fmt.Fprintln(w)
+	return forged
+}
 
-	fmt.Fprintf(w, "Mallory re-mines blocks %d to %d:\n", t, last)
+// malloryRemines re-mines the forged block and every block after it, each
+// linked to the one before, and checks her chain.
+func malloryRemines(ctx context.Context, w io.Writer, cfg *config, forged []blockchain.Block) ([]stats, error) {
+	t := cfg.tamperAt
+	fmt.Fprintf(w, "Mallory re-mines blocks %d to %d:\n", t, len(forged)-1)
 	printHeading(w)
 	attack := make([]stats, 0, len(forged)-t)
 	for i := t; i < len(forged); i++ {
 		forged[i].Header.PrevHash = forged[i-1].Hash()
 		forged[i].Header.MerkleRoot = forged[i].ComputeMerkleRoot()
-		s, err := mineBlock(ctx, &forged[i], *workers)
+		s, err := mineBlock(ctx, &forged[i], cfg.workers)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		attack = append(attack, s)
 		printRow(w, forged[i], s)
 	}
-	printCheck(w, "Check of Mallory's chain:", verifyChain(forged, sched))
+	printCheck(w, "Check of Mallory's chain:", verifyChain(forged, cfg.sched))
 	fmt.Fprintln(w)
+	return attack, nil
+}
 
+// compareWork sets what Mallory spent beside what the honest miners spent
+// and what the targets demand.
+func compareWork(w io.Writer, cfg *config, honest *mined, attack []stats) {
+	t, last := cfg.tamperAt, len(honest.blocks)-1
 	expected := new(big.Int)
-	for i := t; i < len(forged); i++ {
-		tg, _ := forged[i].Header.Target()
+	for _, b := range honest.blocks[t:] {
+		tg, _ := b.Header.Target()
 		expected.Add(expected, tg.Work())
 	}
 	fmt.Fprintf(w, "The work blocks %d to %d demand: about %s hashes on average.\n", t, last, demo.Commas(expected))
-	fmt.Fprintf(w, "  honest miners spent %14s hashes\n", demo.Commas(sum(honest[t:]).hashes))
+	fmt.Fprintf(w, "  honest miners spent %14s hashes\n", demo.Commas(sum(honest.cost[t:]).hashes))
 	fmt.Fprintf(w, "  Mallory re-mined with %12s hashes\n", demo.Commas(sum(attack).hashes))
 	fmt.Fprintln(w, "Rewriting history costs as much work as writing it did (each count is luck")
 	fmt.Fprintln(w, "around the same average), and the deeper the block, the more blocks must be")
 	fmt.Fprintln(w, "redone. Meanwhile the honest miners keep adding blocks; section 11 of the")
 	fmt.Fprintln(w, "paper shows that her chance of ever catching up falls exponentially with the")
 	fmt.Fprintln(w, "number of blocks she is behind.")
-	return nil
 }
 
 // schedule is the difficulty of each block: from bits at height 0, then
@@ -347,6 +394,18 @@ type book struct {
 
 func newBook(names ...string) *book {
 	return &book{Book: demo.NewBook(names...), sent: make(map[string]uint64)}
+}
+
+// blockTransfers returns the two transfers of the block at height: Mallory's
+// payment to Bob for the bicycle (if bicycle) or a filler, then a filler.
+func (b *book) blockTransfers(chainID blockchain.Hash, height int, bicycle bool) []blockchain.Transaction {
+	txs := []blockchain.Transaction{blockchain.NewCoinbase(b.Address("miner"), reward+2*fee, uint64(height))}
+	if bicycle {
+		txs = append(txs, b.Wallet("mallory").SignTransfer(chainID, b.Address("bob"), 30, fee, 0))
+	} else {
+		txs = append(txs, b.transfer(chainID, height))
+	}
+	return append(txs, b.transfer(chainID, height+1))
 }
 
 // transfer returns a small signed filler transfer, passed

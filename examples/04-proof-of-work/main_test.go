@@ -279,17 +279,12 @@ func TestHelpers(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"-from", "0"},
-		{"-from", "10", "-to", "8"},
-		{"-to", "65"},
-		{"-from", "8", "-to", "10", "-step", "2"}, // two blocks: too few
-		{"-step", "0"},
-		{"-tamper", "6"},
-		{"-nosuchflag"},
-	} {
-		if err := run(context.Background(), new(bytes.Buffer), args); err == nil {
-			t.Errorf("run(%q) succeeded", args)
-		}
-	}
+	demotest.CheckUsage(t, run, []string{"from", "to", "step", "workers", "tamper"},
+		[]string{"-from", "0"},
+		[]string{"-from", "10", "-to", "8"},
+		[]string{"-to", "65"},
+		[]string{"-from", "8", "-to", "10", "-step", "2"}, // two blocks: too few
+		[]string{"-step", "0"},
+		[]string{"-tamper", "6"},
+	)
 }

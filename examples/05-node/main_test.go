@@ -261,17 +261,12 @@ func TestCancel(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"-people", "2"},
-		{"-people", "9"},
-		{"-payments", "-1"},
-		{"-blocks", "0"},
-		{"-bits", "7"},
-		{"-bits", "25"},
-		{"-nosuchflag"},
-	} {
-		if err := run(context.Background(), new(bytes.Buffer), args); err == nil {
-			t.Errorf("run(%q) succeeded", args)
-		}
-	}
+	demotest.CheckUsage(t, run, []string{"people", "payments", "blocks", "bits", "seed"},
+		[]string{"-people", "2"},
+		[]string{"-people", "9"},
+		[]string{"-payments", "-1"},
+		[]string{"-blocks", "0"},
+		[]string{"-bits", "7"},
+		[]string{"-bits", "25"},
+	)
 }

@@ -6,7 +6,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/big"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nakachain/blockchain"
@@ -26,38 +27,39 @@ func commonTip(nodes []*blockchain.Node) (blockchain.Tip, bool) {
 
 // agreement waits until all nodes report the same tip, and returns it.
 func agreement(ctx context.Context, nodes []*blockchain.Node, timeout time.Duration) (blockchain.Tip, error) {
+	return agreementAnd(ctx, nodes, timeout, func() bool { return true })
+}
+
+// settled waits until the nodes, whose miners are off, agree on a tip and
+// no block is on its way from a miner: the tip they agree on will stay.
+func settled(ctx context.Context, nodes []*blockchain.Node, timeout time.Duration) (blockchain.Tip, error) {
+	return agreementAnd(ctx, nodes, timeout, quiet(nodes))
+}
+
+// agreementAnd waits until all nodes report the same tip and also holds,
+// and returns the tip.
+func agreementAnd(ctx context.Context, nodes []*blockchain.Node, timeout time.Duration, also func() bool) (blockchain.Tip, error) {
 	var tip blockchain.Tip
 	err := waitFor(ctx, nodes, timeout, func() bool {
 		t, ok := commonTip(nodes)
 		tip = t
-		return ok
+		return ok && also()
 	})
 	if err != nil {
-		return tip, fmt.Errorf("the nodes did not agree on a tip: %w", err)
+		return tip, fmt.Errorf("the nodes did not agree on a tip (%s): %w", tips(nodes), err)
 	}
 	return tip, nil
 }
 
-// stopMining switches the miners off and waits until the nodes agree on a
-// tip. Two blocks found at once leave the nodes split between two tips of
-// equal work, and only a further block breaks the tie; so all miners but one
-// stop first, and that one breaks any tie while no new one can arise. Once
-// the nodes agree, it stops too.
-func stopMining(ctx context.Context, nodes []*blockchain.Node, timeout time.Duration) (blockchain.Tip, error) {
-	for _, n := range nodes[1:] {
-		n.SetMining(false)
+// tips describes each node's tip and peers, for an error: "7301 h=12
+// [0001a3f] 6 peers, 1a2b h=11 [00007c2] 6 peers".
+func tips(nodes []*blockchain.Node) string {
+	var s []string
+	for _, n := range nodes {
+		st := n.Status()
+		s = append(s, fmt.Sprintf("%s h=%d [%s] %d peers", n.ID(), st.Tip.Height, st.Tip.Hash.Short(hashDigits), st.Peers))
 	}
-	if _, err := agreement(ctx, nodes, timeout); err != nil {
-		return blockchain.Tip{}, err
-	}
-	nodes[0].SetMining(false)
-	return agreement(ctx, nodes, timeout)
-}
-
-// blockWork returns the work of one block: the chain's target is fixed.
-func blockWork(params blockchain.Params) *big.Int {
-	t, _ := blockchain.TargetFromCompact(params.InitialTarget.Compact())
-	return t.Work()
+	return strings.Join(s, ", ")
 }
 
 // heaviest returns the node whose chain has the most work (the first of
@@ -78,6 +80,7 @@ type fork struct {
 	a, b         blockchain.Tip   // their tips
 	at           uint64           // the last height both branches share
 	ownA, ownB   uint64           // the blocks each branch has above it
+	rootA, rootB blockchain.Hash  // each branch's first block of its own
 }
 
 func measure(sideA, sideB []*blockchain.Node) fork {
@@ -85,7 +88,35 @@ func measure(sideA, sideB []*blockchain.Node) fork {
 	f.a, f.b = f.bestA.Tip(), f.bestB.Tip()
 	f.at = lastCommon(f.bestA.Chain(), f.a.Hash, f.bestB.Chain(), f.b.Hash)
 	f.ownA, f.ownB = f.a.Height-f.at, f.b.Height-f.at
+	f.rootA, _ = ancestor(f.bestA.Chain(), f.a.Hash, f.at+1)
+	f.rootB, _ = ancestor(f.bestB.Chain(), f.b.Hash, f.at+1)
 	return f
+}
+
+// ownBranches waits until each side has mined at least two blocks of its
+// own and the nodes of each side agree on their side's tip, and returns
+// the fork. It gives up after timeout, returning the fork as it stands.
+func ownBranches(ctx context.Context, sideA, sideB []*blockchain.Node, timeout time.Duration) (fork, error) {
+	var f fork
+	err := waitFor(ctx, append(slices.Clone(sideA), sideB...), timeout, func() bool {
+		_, agreeA := commonTip(sideA)
+		_, agreeB := commonTip(sideB)
+		f = measure(sideA, sideB)
+		return agreeA && agreeB && f.ownA >= 2 && f.ownB >= 2
+	})
+	return f, err
+}
+
+// winner returns the side whose branch the tip is on: "A", "B", or "" for
+// neither.
+func (f fork) winner(c *blockchain.Chain, tip blockchain.Hash) string {
+	switch root, _ := ancestor(c, tip, f.at+1); root {
+	case f.rootA:
+		return "A"
+	case f.rootB:
+		return "B"
+	}
+	return ""
 }
 
 // lastCommon returns the height of the last block that the branch ending
@@ -122,34 +153,19 @@ func ancestor(c *blockchain.Chain, tip blockchain.Hash, height uint64) (blockcha
 	}
 }
 
-// branchRoots returns the blocks at height on the main chains of nodes:
-// where their side's branch starts.
-func branchRoots(nodes []*blockchain.Node, height uint64) map[blockchain.Hash]bool {
-	roots := make(map[blockchain.Hash]bool)
-	for _, n := range nodes {
-		if h, ok := ancestor(n.Chain(), n.Tip().Hash, height); ok {
-			roots[h] = true
-		}
-	}
-	return roots
-}
-
 // whyWinner explains, from the work of the two branches at the heal, why
-// side winner's branch won. blockWork is the work of one block.
-func whyWinner(f fork, winner string, blockWork *big.Int) string {
+// side winner's branch won.
+func whyWinner(f fork, winner string) string {
 	wa, wb := f.a.TotalWork, f.b.TotalWork
 	if winner == "B" {
 		wa, wb = wb, wa
 	}
-	diff := new(big.Int).Sub(wa, wb)
 	loser := other(winner)
-	switch {
-	case diff.Sign() > 0:
+	switch wa.Cmp(wb) {
+	case 1:
 		return fmt.Sprintf("at the heal it had more work than side %s's, whose %d blocks of its own are abandoned", loser, ownOf(f, loser))
-	case diff.Sign() == 0:
-		return fmt.Sprintf("at the heal both had the same work; side %s found the next block first", winner)
-	case diff.CmpAbs(blockWork) <= 0:
-		return fmt.Sprintf("at the heal it was one block's work behind, but side %s found the next blocks first", winner)
+	case 0:
+		return fmt.Sprintf("at the heal both had the same work, each node kept the branch it had, and side %s found the next block first", winner)
 	default:
 		return fmt.Sprintf("though at the heal it had less work than side %s's", loser)
 	}
@@ -256,4 +272,42 @@ func blocksFound(nodes []*blockchain.Node, people *demo.Book) (found, onChain ma
 		}
 	}
 	return found, onChain
+}
+
+// checkEnd checks how the run ended: every node on the tip tip, and on
+// every node's chain each payment in sent exactly once and the balances
+// adding up.
+func checkEnd(nodes []*blockchain.Node, tip blockchain.Tip, sent []blockchain.Transaction, params blockchain.Params) error {
+	if t, ok := commonTip(nodes); !ok || t.Hash != tip.Hash {
+		return fmt.Errorf("the nodes stopped on different tips")
+	}
+	for _, n := range nodes {
+		if err := checkLedger(n, sent, params); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// blocksLine counts the blocks the nodes found, and says, per node, how
+// many of its blocks are on the chain of how many it found: "7301 3/4,
+// 1a2b 2/2".
+func blocksLine(nodes []*blockchain.Node, people *demo.Book) (total uint64, line string) {
+	found, onChain := blocksFound(nodes, people)
+	var perNode []string
+	for _, n := range nodes {
+		perNode = append(perNode, fmt.Sprintf("%s %d/%d", n.ID(), onChain[n.ID()], found[n.ID()]))
+		total += found[n.ID()]
+	}
+	return total, strings.Join(perNode, ", ")
+}
+
+// balancesLine lists the balances of names on n's chain: "alice 1,000,
+// bob 2,000".
+func balancesLine(n *blockchain.Node, people *demo.Book, names []string) string {
+	var balances []string
+	for _, name := range names {
+		balances = append(balances, name+" "+demo.Commas(n.Balance(people.Address(name))))
+	}
+	return strings.Join(balances, ", ")
 }

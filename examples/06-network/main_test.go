@@ -175,21 +175,14 @@ func checkStory(t *testing.T, args []string, out string, nodes, sideA int) {
 	}
 
 	// Phase 3: all nodes report one tip, on the branch that had more work at
-	// the heal (or either, if the two were within a block's work), and the
-	// losing branch's payments are confirmed again.
+	// the heal (either, if the two had the same), and the losing branch's
+	// payments are confirmed again.
 	m = fact(t, out, `Side A's branch has work ([\d,]+) \(height \d+\), side B's ([\d,]+) \(height \d+\)\.`)
 	workA, workB := num(t, m[1]), num(t, m[2])
 	m = fact(t, out, fmt.Sprintf(`=> All %d nodes report the same tip ([0-9a-f]{16}) at height (\d+), on side ([AB])'s branch: ([^.]*)\.`, nodes))
 	winner := m[3]
-	bits := 15
-	for i, a := range args {
-		if a == "-bits" {
-			bits, _ = strconv.Atoi(args[i+1])
-		}
-	}
-	block := uint64(1) << bits
 	switch {
-	case workA > workB+block && winner != "A", workB > workA+block && winner != "B":
+	case workA > workB && winner != "A", workB > workA && winner != "B":
 		t.Errorf("%q: side A had work %d and side B %d at the heal, yet side %s's branch won", args, workA, workB, winner)
 	case strings.Contains(m[4], "less work"):
 		t.Errorf("%q: the winner had less work: %q", args, m[0])
@@ -220,19 +213,39 @@ func checkStory(t *testing.T, args []string, out string, nodes, sideA int) {
 	fact(t, out, `; the balances add up to that\.`)
 }
 
+// TestCancel stops a run in phase 2 by cancelling its context as soon as
+// the story announces that phase: the run must return the context's error
+// and leave nothing running. The story's own words say when, so the test
+// holds however slow the machine.
 func TestCancel(t *testing.T) {
 	baseline := runtime.NumGoroutine()
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out bytes.Buffer
-	err := run(ctx, &out, []string{"-connected", "1s", "-partitioned", "1m"})
-	if !errors.Is(err, context.DeadlineExceeded) {
+	out := &cancelAt{marker: "Phase 2: cut the links", cancel: cancel}
+	err := run(ctx, out, []string{"-connected", "100ms", "-partitioned", "10m", "-timeout", "10m"})
+	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("run stopped by its context returned %v:\n%s", err, out.String())
 	}
 	checkGoroutines(t, baseline)
 	if !strings.Contains(out.String(), "Phase 2: cut the links") {
 		t.Fatalf("the run did not reach phase 2:\n%s", out.String())
 	}
+}
+
+// cancelAt is a writer that cancels a context once what was written to it
+// contains marker. The view writes under its lock, so no two writes race.
+type cancelAt struct {
+	bytes.Buffer
+	marker string
+	cancel func()
+}
+
+func (c *cancelAt) Write(p []byte) (int, error) {
+	n, err := c.Buffer.Write(p)
+	if strings.Contains(c.String(), c.marker) {
+		c.cancel()
+	}
+	return n, err
 }
 
 // TestLiveView draws the live frame into a buffer: a frame, then a line of
@@ -255,7 +268,7 @@ func TestLiveView(t *testing.T) {
 	}
 	var out bytes.Buffer
 	v := newView(&out, true)
-	v.watch(nodes, newPayer(nil, []string{"alice", "bob"}, nodes, params.ChainID(), 1), net)
+	v.watch(nodes, newPayer(nil, []string{"alice", "bob"}, nodes[:1], nodes[1:], 1), net)
 	v.setPhase("test", 1)
 	v.snapshot()
 	frame := out.String()
@@ -312,20 +325,16 @@ func TestWrap(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"-nodes", "1"},
-		{"-nodes", "17"},
-		{"-people", "1"},
-		{"-bits", "7"},
-		{"-hashrate", "0"},
-		{"-side-a", "0"},
-		{"-side-a", "7"},
-		{"-connected", "-1s"},
-		{"-timeout", "0s"},
-		{"-nosuchflag"},
-	} {
-		if err := run(context.Background(), new(bytes.Buffer), args); err == nil {
-			t.Errorf("run(%q) succeeded", args)
-		}
-	}
+	demotest.CheckUsage(t, run, []string{"nodes", "people", "bits", "hashrate", "side-a", "connected",
+		"partitioned", "healed", "latency", "jitter", "timeout", "seed", "plain"},
+		[]string{"-nodes", "1"},
+		[]string{"-nodes", "17"},
+		[]string{"-people", "1"},
+		[]string{"-bits", "7"},
+		[]string{"-hashrate", "0"},
+		[]string{"-side-a", "0"},
+		[]string{"-side-a", "7"},
+		[]string{"-connected", "-1s"},
+		[]string{"-timeout", "0s"},
+	)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,33 +12,49 @@ import (
 )
 
 // payer makes people pay each other at random: every 100 to 200 ms one of
-// them signs a payment of a random amount to another and submits it to a
-// random node they can reach. Each person counts their own payments, which
-// gives the nonce of the next one, as a wallet does.
+// them pays another a random amount, with a random fee, through the node
+// their wallet uses (Node.Send signs the payment with their next nonce,
+// counting their pending payments at that node, and passes it on to the
+// node's peers). Each person keeps to one node, as a light wallet does: two
+// nodes could disagree about the next nonce while a payment is on its way
+// between them, and a wallet that asked both could spend one nonce twice.
 type payer struct {
-	book    *demo.Book
-	chainID blockchain.Hash
-	nodes   []*blockchain.Node
+	book   *demo.Book
+	people []person
 
 	mu      sync.Mutex
 	rng     *rand.Rand
-	people  []*person
 	sent    []blockchain.Transaction
 	refused int
 }
 
 type person struct {
-	name  string
-	nonce uint64             // the nonce of their next payment
-	reach []*blockchain.Node // the nodes they can reach
+	name string
+	node *blockchain.Node // the node their wallet pays through
 }
 
-func newPayer(book *demo.Book, names []string, nodes []*blockchain.Node, chainID blockchain.Hash, seed uint64) *payer {
-	p := &payer{book: book, chainID: chainID, nodes: nodes, rng: rand.New(rand.NewPCG(seed, 7))}
-	for _, n := range names {
-		p.people = append(p.people, &person{name: n, reach: nodes})
+// newPayer gives each person a node: the first a node of side A, the second
+// one of side B, and so on, so that both sides of the coming cut have
+// people who pay.
+func newPayer(book *demo.Book, names []string, sideA, sideB []*blockchain.Node, seed uint64) *payer {
+	p := &payer{book: book, rng: rand.New(rand.NewPCG(seed, 7))}
+	sides := [][]*blockchain.Node{sideA, sideB}
+	for i, name := range names {
+		side := sides[i%2]
+		p.people = append(p.people, person{name: name, node: side[i/2%len(side)]})
 	}
 	return p
+}
+
+// on returns the names of the people whose node is one of nodes.
+func (p *payer) on(nodes []*blockchain.Node) []string {
+	var names []string
+	for _, who := range p.people {
+		if slices.Contains(nodes, who.node) {
+			names = append(names, who.name)
+		}
+	}
+	return names
 }
 
 // run pays until ctx is done, then returns nil.
@@ -61,41 +78,23 @@ func (p *payer) run(ctx context.Context) error {
 func (p *payer) pay() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	from := p.people[p.rng.IntN(len(p.people))]
-	to := p.people[p.rng.IntN(len(p.people)-1)]
+	from := p.rng.IntN(len(p.people))
+	to := p.rng.IntN(len(p.people) - 1)
 	if to == from {
-		to = p.people[len(p.people)-1]
+		to = len(p.people) - 1
 	}
-	node := from.reach[p.rng.IntN(len(from.reach))]
-	tx := p.book.Wallet(from.name).SignTransfer(p.chainID, p.book.Address(to.name), 100+p.rng.Uint64N(4901), 1+p.rng.Uint64N(20), from.nonce)
-	if err := node.SubmitTransaction(tx); err != nil {
-		p.refused++ // the nonce stays unused; the next payment takes it
+	payer, payee := p.people[from], p.people[to]
+	tx, err := payer.node.Send(p.book.Wallet(payer.name), p.book.Address(payee.name), 100+p.rng.Uint64N(4901), 1+p.rng.Uint64N(20))
+	if err != nil {
+		p.refused++
 		return
 	}
-	from.nonce++
 	p.sent = append(p.sent, tx)
-}
-
-// confine lets each person reach only the nodes of one side: person i those
-// of sides[i%len(sides)]. No sides lets everybody reach every node again.
-// It returns the names on each side.
-func (p *payer) confine(sides ...[]*blockchain.Node) [][]string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	names := make([][]string, len(sides))
-	for i, who := range p.people {
-		who.reach = p.nodes
-		if len(sides) > 0 {
-			who.reach = sides[i%len(sides)]
-			names[i%len(sides)] = append(names[i%len(sides)], who.name)
-		}
-	}
-	return names
 }
 
 // payments returns the payments made so far and how many the nodes refused.
 func (p *payer) payments() ([]blockchain.Transaction, int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]blockchain.Transaction(nil), p.sent...), p.refused
+	return slices.Clone(p.sent), p.refused
 }

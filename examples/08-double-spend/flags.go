@@ -1,13 +1,14 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nakachain/blockchain/examples/internal/demo"
 )
 
 // config holds the flags.
@@ -35,7 +36,6 @@ const (
 func parseFlags(w io.Writer, args []string) (*config, error) {
 	var c config
 	fs := flag.NewFlagSet("08-double-spend", flag.ContinueOnError)
-	fs.SetOutput(w)
 	qs := fs.String("q", "0.1,0.2,0.3", "Mallory's shares of the hash power, comma-separated, each 0 to 0.5")
 	zs := fs.String("z", "0-6", fmt.Sprintf("confirmations the merchant waits for: a range such as 0-6, or one number (0 to %d)", maxZ))
 	fs.IntVar(&c.trials, "trials", 1000, "races for each share and each z")
@@ -43,29 +43,23 @@ func parseFlags(w io.Writer, args []string) (*config, error) {
 	fs.IntVar(&c.giveUp, "giveup", 6, fmt.Sprintf("Mallory gives up when she is this many blocks behind (1 to %d)", maxGiveUp))
 	fs.IntVar(&c.bits, "bits", 8, fmt.Sprintf("proof-of-work difficulty in leading zero bits (%d to %d)", minBits, maxBits))
 	fs.StringVar(&c.svg, "svg", "", "also draw the chart as an SVG file with this name")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil
-		}
+	if ok, err := demo.ParseFlags(fs, w, args); !ok {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q: every setting is a flag", fs.Arg(0))
 	}
 	var err error
 	if c.shares, err = parseShares(*qs); err != nil {
-		return nil, fmt.Errorf("-q: %w", err)
+		return nil, demo.Usagef("-q: %w", err)
 	}
 	if c.zFrom, c.zTo, err = parseRange(*zs); err != nil {
-		return nil, fmt.Errorf("-z: %w", err)
+		return nil, demo.Usagef("-z: %w", err)
 	}
 	switch {
 	case c.trials < 1 || c.trials > maxTrials:
-		return nil, fmt.Errorf("-trials must be between 1 and %d, not %d", maxTrials, c.trials)
+		return nil, demo.Usagef("-trials must be between 1 and %d, not %d", maxTrials, c.trials)
 	case c.giveUp < 1 || c.giveUp > maxGiveUp:
-		return nil, fmt.Errorf("-giveup must be between 1 and %d, not %d", maxGiveUp, c.giveUp)
+		return nil, demo.Usagef("-giveup must be between 1 and %d, not %d", maxGiveUp, c.giveUp)
 	case c.bits < minBits || c.bits > maxBits:
-		return nil, fmt.Errorf("-bits must be between %d and %d, not %d", minBits, maxBits, c.bits)
+		return nil, demo.Usagef("-bits must be between %d and %d, not %d", minBits, maxBits, c.bits)
 	}
 	return &c, nil
 }

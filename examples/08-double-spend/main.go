@@ -1,6 +1,7 @@
 // Command 08-double-spend runs the attack of section 11 of the Bitcoin
 // paper for real, many times over, and compares how often it succeeds with
-// what the formulas say.
+// what the formulas say. Run it from the repository root with
+// go run ./examples/08-double-spend.
 //
 // Mallory holds a share q of the hash power. She pays a merchant, and at the
 // same moment starts mining, in secret, a branch from the block before the
@@ -22,8 +23,6 @@
 // (blockchain.AttackerSuccessExact) and with its Poisson shortcut
 // (blockchain.AttackerSuccess), and the paper's own printed table. A chart
 // shows them in the terminal, and with -svg in an SVG file.
-//
-// Run it from the repository root:
 //
 //	go run ./examples/08-double-spend
 //	go run ./examples/08-double-spend -q 0.1,0.3 -z 0-8 -trials 3000 -svg race.svg
@@ -99,7 +98,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		"interval: the exact probability of this race, the paper's counting made exact (the "+
 		"attacker's blocks counted as a negative binomial, blockchain.AttackerSuccessExact), the "+
 		"paper's Poisson shortcut (blockchain.AttackerSuccess), and the paper's printed table "+
-		"where it has a value.", plural(cfg.trials, "race"))
+		"where it has a value.", demo.Plural(cfg.trials, "race"))
 	rows, err := runGrid(ctx, w, world, cfg, eps)
 	if err != nil {
 		return err
@@ -116,7 +115,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	fmt.Fprintln(w)
 	if cfg.svg != "" {
 		title := fmt.Sprintf("Double spend: %s per point, giving up %d behind, %d-bit blocks, seed %d",
-			plural(cfg.trials, "race"), cfg.giveUp, cfg.bits, cfg.seed)
+			demo.Plural(cfg.trials, "race"), cfg.giveUp, cfg.bits, cfg.seed)
 		if err := writeSVG(cfg.svg, ch, title); err != nil {
 			return err
 		}
@@ -177,11 +176,11 @@ func sampleRace(ctx context.Context, w io.Writer, world *world, cfg *config) err
 		}
 		won = out.reversed
 	}
-	fmt.Fprintf(w, "One race, block by block: q = %.2f, the merchant waits for %s,\n", q, plural(z, "confirmation"))
+	fmt.Fprintf(w, "One race, block by block: q = %.2f, the merchant waits for %s,\n", q, demo.Plural(z, "confirmation"))
 	if won {
 		fmt.Fprintf(w, "Mallory gives up %d behind. It is the first such race she wins (race %d);\n", cfg.giveUp, t)
 	} else {
-		fmt.Fprintf(w, "Mallory gives up %d behind. She won none of %s; the last one:\n", cfg.giveUp, plural(t, "race"))
+		fmt.Fprintf(w, "Mallory gives up %d behind. She won none of %s; the last one:\n", cfg.giveUp, demo.Plural(t, "race"))
 	}
 	fmt.Fprintf(w, "her secret blocks are primed: 1', 2'...\n")
 	out, err := world.race(s, z, raceRand(cfg.seed, q, z, -t), func(format string, args ...any) {
@@ -190,7 +189,7 @@ func sampleRace(ctx context.Context, w io.Writer, world *world, cfg *config) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  (%s mined, %s nonces tried)\n\n", plural(out.blocks, "block"), demo.Commas(out.hashes))
+	fmt.Fprintf(w, "  (%s mined, %s nonces tried)\n\n", demo.Plural(out.blocks, "block"), demo.Commas(out.hashes))
 	return nil
 }
 

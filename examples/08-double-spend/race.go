@@ -258,7 +258,7 @@ func (w *world) race(s split, z int, rng *rand.Rand, say func(format string, arg
 		// The merchant ships once the payment is z blocks deep.
 		if !shipped && confirmations(merchant, w.pay) >= uint64(z) {
 			shipped = true
-			say("the payment has %s: the merchant ships", plural(z, "confirmation"))
+			say("the payment has %s: the merchant ships", demo.Plural(z, "confirmation"))
 		}
 		if shipped {
 			pub, sec := merchant.Tip(), secret.Tip()
@@ -330,7 +330,7 @@ func publish(merchant, secret *blockchain.Chain, now time.Time, say func(string,
 		return fmt.Errorf("the merchant's node stayed on its branch (%s) though Mallory's has more work", last.Status)
 	}
 	if n := len(last.Disconnected); n > 0 {
-		say("  the merchant's node switched branches: %s left its main chain", plural(n, "honest block"))
+		say("  the merchant's node switched branches: %s left its main chain", demo.Plural(n, "honest block"))
 	}
 	return nil
 }
@@ -373,12 +373,4 @@ func holds(b *blockchain.Block, tx blockchain.Transaction, what string) string {
 		}
 	}
 	return ""
-}
-
-// plural is "1 block", "2 blocks", "1,000 blocks".
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return demo.Commas(n) + " " + what + "s"
 }

@@ -1,11 +1,14 @@
 // Package demo holds what the tutorial's example programs share: a book of
 // named wallets derived from fixed seeds, so that every stage gives the same
-// person the same keys, and number formatting for the numbers they print.
+// person the same keys; the formatting of the numbers and lists they print;
+// and their main function, flag parsing and exit statuses.
 package demo
 
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -106,17 +109,99 @@ func Commas(n any) string {
 }
 
 // Main is every example's main function: it calls run with a context that
-// Ctrl-C cancels, standard output and the command-line arguments, and if
-// run fails prints the error after the command's name and exits with
-// status 1.
+// Ctrl-C cancels, standard output and the command-line arguments. If run
+// fails it prints the error on one line after the command's name and exits
+// with status 2 for a usage error (see [UsageError]) and 1 for any other.
 func Main(name string, run func(ctx context.Context, w io.Writer, args []string) error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, os.Stdout, os.Args[1:])
 	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
+	if code := Report(os.Stderr, name, err); code != 0 {
+		os.Exit(code)
 	}
+}
+
+// Report writes err, if any, to w as one line after the command's name, and
+// returns the exit status it calls for: 0 for no error, 2 for a usage error
+// (with a hint to -help) and 1 for any other.
+func Report(w io.Writer, name string, err error) int {
+	if err == nil {
+		return 0
+	}
+	msg := strings.Join(strings.Fields(err.Error()), " ") // one line
+	if IsUsage(err) {
+		fmt.Fprintf(w, "%s: %s (-help lists the flags)\n", name, msg)
+		return 2
+	}
+	fmt.Fprintf(w, "%s: %s\n", name, msg)
+	return 1
+}
+
+// UsageError is a mistake in the command line: an unknown flag, a value
+// that does not parse or is out of range, a stray argument. [Main] exits
+// with status 2 for it, as the flag package does.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Usagef returns a [*UsageError] with the formatted message.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// IsUsage reports whether err is, or wraps, a [*UsageError].
+func IsUsage(err error) bool {
+	var u *UsageError
+	return errors.As(err, &u)
+}
+
+// ParseFlags parses args with fs, whose flags the example has defined. It
+// returns ok when the example should go on. For -help it prints the usage
+// to w and returns false and no error; for an unknown flag, a bad value or
+// an argument that is not a flag it prints nothing and returns false and a
+// [*UsageError], for [Main] to print on one line.
+func ParseFlags(fs *flag.FlagSet, w io.Writer, args []string) (ok bool, err error) {
+	fs.Init(fs.Name(), flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the flag package's own messages
+	fs.Usage = func() {}
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(w)
+		fmt.Fprintf(w, "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+		return false, nil
+	case err != nil:
+		return false, &UsageError{Err: err}
+	case fs.NArg() > 0:
+		return false, Usagef("unexpected argument %q: every setting is a flag", fs.Arg(0))
+	}
+	return true, nil
+}
+
+// List joins words as "a, b and c".
+func List(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// Plural counts: "1 block", "2 blocks", "1,000 blocks".
+func Plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return Commas(n) + " " + what + "s"
+}
+
+// Outcome is how an example prints the result of a check: "ok", or
+// "FAILED: " and the error.
+func Outcome(err error) string {
+	if err != nil {
+		return "FAILED: " + err.Error()
+	}
+	return "ok"
 }
 
 // FixedClock returns a simulated clock that reads start, then start+step,
