@@ -115,6 +115,8 @@ type Node struct {
 
 	mineMu     sync.Mutex
 	mineCancel context.CancelFunc
+	mineBusy   bool       // the miner is on an attempt or handing a block over; guarded by mineMu
+	mineIdle   *sync.Cond // signalled when mineBusy turns false
 	pacer      *hashPacer // nil: mine at full speed
 
 	subMu  sync.Mutex
@@ -225,6 +227,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		mined:     make(chan *minedBlock),
 		subs:      make(map[int]*subscriber),
 	}
+	n.mineIdle = sync.NewCond(&n.mineMu)
 	if cfg.HashRate > 0 {
 		n.pacer = newHashPacer(cfg.HashRate)
 	}
@@ -315,7 +318,9 @@ func (n *Node) Status() Status {
 }
 
 // SetMining starts or stops the miner. It takes effect at once, also while
-// a block is being mined.
+// a block is being mined. SetMining(false) returns once the miner is idle:
+// a block it found just before has been handed to the chain (and
+// announced), and no other will come until mining is turned on again.
 func (n *Node) SetMining(on bool) {
 	n.mining.Store(on)
 	if on {
@@ -323,9 +328,14 @@ func (n *Node) SetMining(on bool) {
 		case n.wakeMiner <- struct{}{}:
 		default:
 		}
-	} else {
-		n.restartMining()
+		return
 	}
+	n.restartMining()
+	n.mineMu.Lock()
+	for n.mineBusy {
+		n.mineIdle.Wait()
+	}
+	n.mineMu.Unlock()
 }
 
 // Mining reports whether the miner is on.

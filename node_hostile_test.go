@@ -291,7 +291,9 @@ func dialRaw(t testing.TB, net Network, id, node PeerID, chainID Hash) *rawPeer 
 	for !gotVersion {
 		select {
 		case p := <-conn.Receive():
-			if p.Event == PeerMessage && len(p.Data) > 0 && msgType(p.Data[0]) == msgVersion {
+			// The node's own version: then it has joined and can hear us
+			// (another node's could come before the node has joined).
+			if p.Event == PeerMessage && p.From == node && len(p.Data) > 0 && msgType(p.Data[0]) == msgVersion {
 				gotVersion = true
 			}
 		case <-deadline:

@@ -728,3 +728,30 @@ func TestSubscriberIsToldWhatItMissed(t *testing.T) {
 		t.Fatal("Miner() of a node without one")
 	}
 }
+
+// SetMining(false) returns once the miner is idle: no block arrives after
+// it, however fast the miner finds them.
+func TestSetMiningFalseWaitsForTheMiner(t *testing.T) {
+	g := newGen(t, 1)
+	mem := NewMemNetwork(MemNetworkConfig{})
+	t.Cleanup(func() { mem.Close() })
+	n, err := NewNode(NodeConfig{ID: "m", Chain: g.chain(), Network: mem, Mining: true, MinBlockInterval: -1,
+		Now: func() time.Time { return g.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runNodes(t, n)
+	defer stop()
+	for round := range 20 {
+		n.SetMining(true)
+		if !waitUntil(n, 10*time.Second, func() bool { return n.BlocksMined() > uint64(round) }) {
+			t.Fatal("no block")
+		}
+		n.SetMining(false)
+		found, height := n.BlocksMined(), n.Tip().Height
+		time.Sleep(20 * time.Millisecond)
+		if n.BlocksMined() != found || n.Tip().Height != height {
+			t.Fatalf("round %d: a block came after SetMining(false) returned", round)
+		}
+	}
+}

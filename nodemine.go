@@ -27,7 +27,9 @@ func (n *Node) mineLoop(ctx context.Context) {
 	rng := rand.New(rand.NewPCG(n.seed, 4))
 	var pacedFor Hash           // the tip the miner waits on
 	var paceUntil time.Duration // until then (monotonic)
+	defer n.markMineIdle()
 	for ctx.Err() == nil {
+		n.markMineIdle() // the last attempt, and any handover, are over
 		if !n.mining.Load() {
 			select {
 			case <-ctx.Done():
@@ -46,6 +48,7 @@ func (n *Node) mineLoop(ctx context.Context) {
 			continue
 		}
 		n.mineCancel = cancel
+		n.mineBusy = true
 		n.mineMu.Unlock()
 		if tip := n.chain.Tip().Hash; n.paceIn > 0 && tip != pacedFor {
 			pacedFor = tip
@@ -82,6 +85,16 @@ func (n *Node) mineLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// markMineIdle records that the miner is between attempts, for SetMining.
+func (n *Node) markMineIdle() {
+	n.mineMu.Lock()
+	if n.mineBusy {
+		n.mineBusy = false
+		n.mineIdle.Broadcast()
+	}
+	n.mineMu.Unlock()
 }
 
 // mine runs Mine, throttled to cfg.HashRate if set.
