@@ -520,3 +520,35 @@ func TestNodeDropsPeerSendingGarbage(t *testing.T) {
 		t.Fatalf("second Run: %v", err)
 	}
 }
+
+// A node whose best header lies on a branch no reachable peer serves (as
+// when a partition cuts it off right after its headers arrived) still
+// follows a lighter branch that beats its tip: it fetches bodies toward
+// every peer's best block with more work than its tip, not only toward its
+// best header.
+func TestUnservedBestHeaderDoesNotStopALighterBranch(t *testing.T) {
+	g := newGen(t, 1)
+	heavy := g.branch(g.genesis, 10, nil)
+	g.step++
+	light := g.branch(g.genesis, 6, nil)
+	aChain, bChain := g.chain(), g.chain()
+	g.add(aChain, heavy...)
+	g.add(bChain, light...)
+	net := &filterNet{Network: NewMemNetwork(MemNetworkConfig{}), drop: func(from, _ PeerID, data []byte) bool {
+		return from == "a" && len(data) > 0 && msgType(data[0]) == msgBlock // a serves headers, never bodies
+	}}
+	now := func() time.Time { return g.now }
+	victimChain := g.chain()
+	victim := quickNode(t, "victim", victimChain, net, now)
+	a := quickNode(t, "a", aChain, net, now)
+	b := quickNode(t, "b", bChain, net, now)
+	runNodes(t, victim, a)
+	if !waitUntil(victim, 10*time.Second, func() bool { return victimChain.BestHeader().Hash == heavy[9].Hash() }) {
+		t.Fatal("setup: the victim did not get the heavier headers")
+	}
+	runNodes(t, b)
+	if !waitUntil(victim, 10*time.Second, func() bool { return victimChain.Tip().Hash == light[5].Hash() }) {
+		t.Fatalf("victim at height %d, best header %d: stuck on a branch nobody serves",
+			victimChain.Height(), victimChain.BestHeader().Height)
+	}
+}

@@ -573,9 +573,13 @@ func (l *nodeLoop) perPeer() int {
 	return int(min(max(float64(4<<20)/max(l.avgBlock, 256), 4), 256))
 }
 
-// requestBlocks asks peers for the bodies the node needs to reach its best
-// header, within the moving window, each from a peer that has it and the
-// fewest requests outstanding. Expired requests go to another peer.
+// requestBlocks asks peers for the bodies the node needs: toward its best
+// header, and toward every peer's best block that has more work than its
+// tip (so that a best header whose branch no reachable peer has, as across
+// a partition, never stops the node from following a lighter branch that
+// still beats its tip). Each body comes from a peer that has it, the one
+// with the fewest requests outstanding, within the moving window; expired
+// requests go to another peer.
 func (l *nodeLoop) requestBlocks() {
 	l.dirty = false
 	n := l.n
@@ -589,51 +593,58 @@ func (l *nodeLoop) requestBlocks() {
 			n.log.Debug("block request timed out", "hash", h.Short(12), "peer", string(r.peer))
 		}
 	}
-	best := n.chain.BestHeader()
-	if best.TotalWork.Cmp(n.chain.Tip().TotalWork) <= 0 {
-		return
-	}
-	missing := n.chain.missingBodies(best.Hash, l.window(), l.window())
-	if len(missing) == 0 {
-		return
-	}
-	// Which peers have the blocks: each up to the height its best block
-	// shares with the best header.
-	type source struct {
-		p   *peer
-		top uint64
-	}
-	var sources []source
+	tipWork := n.chain.Tip().TotalWork
+	var ready []*peer
 	for _, p := range l.peers {
-		if !p.ready || p.gone {
-			continue
-		}
-		if top, ok := n.chain.sharedHeight(p.best, best.Hash); ok {
-			sources = append(sources, source{p, top})
+		if p.ready && !p.gone {
+			ready = append(ready, p)
 		}
 	}
-	if len(sources) == 0 {
+	if len(ready) == 0 {
 		return
 	}
-	slices.SortFunc(sources, func(a, b source) int { return cmp.Compare(a.p.id, b.p.id) })
+	slices.SortFunc(ready, func(a, b *peer) int { return cmp.Compare(a.id, b.id) })
+	targets := []Hash{n.chain.BestHeader().Hash}
+	for _, p := range ready {
+		if p.bestWork != nil && p.bestWork.Cmp(tipWork) > 0 && !slices.Contains(targets, p.best) {
+			targets = append(targets, p.best)
+		}
+	}
 	asks := make(map[*peer][]InvItem)
 	limit := l.perPeer()
-	for _, m := range missing {
-		if _, ok := l.blockReqs[m.hash]; ok {
+	for _, target := range targets {
+		if w, ok := n.chain.WorkOf(target); !ok || w.Cmp(tipWork) <= 0 {
 			continue
 		}
-		var pick *peer
-		for _, s := range sources {
-			if s.top >= m.height && s.p.blocks < limit && (pick == nil || s.p.blocks < pick.blocks) {
-				pick = s.p
+		missing := n.chain.missingBodies(target, l.window(), l.window())
+		if len(missing) == 0 {
+			continue
+		}
+		// Which peers have the blocks: each up to the height its best
+		// block shares with the target.
+		tops := make(map[*peer]uint64, len(ready))
+		for _, p := range ready {
+			if top, ok := n.chain.sharedHeight(p.best, target); ok {
+				tops[p] = top
 			}
 		}
-		if pick == nil {
-			continue
+		for _, m := range missing {
+			if _, ok := l.blockReqs[m.hash]; ok {
+				continue
+			}
+			var pick *peer
+			for _, p := range ready {
+				if top, ok := tops[p]; ok && top >= m.height && p.blocks < limit && (pick == nil || p.blocks < pick.blocks) {
+					pick = p
+				}
+			}
+			if pick == nil {
+				continue
+			}
+			pick.blocks++
+			l.blockReqs[m.hash] = request{peer: pick.id, until: now + n.cfg.RequestTimeout}
+			asks[pick] = append(asks[pick], InvItem{Type: InvBlock, Hash: m.hash})
 		}
-		pick.blocks++
-		l.blockReqs[m.hash] = request{peer: pick.id, until: now + n.cfg.RequestTimeout}
-		asks[pick] = append(asks[pick], InvItem{Type: InvBlock, Hash: m.hash})
 	}
 	for p, items := range asks {
 		for len(items) > 0 {
