@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -22,11 +24,20 @@ type command struct {
 // commands returns nakachain's command table.
 func commands() []command {
 	return []command{
-		{name: "node", summary: "run a node: keep the chain, talk to peers, mine", run: runNodeCommand},
-		{name: "wallet", summary: "create and show wallets (encrypted key files)", subs: []command{
+		{name: "node", summary: "run a node: the chain, peers, mining, the web wallet (-web)", run: runNodeCommand},
+		{name: "wallet", summary: "create and show wallets (encrypted key files), unlock and lock them", subs: []command{
 			{name: "new", summary: "create a wallet: an encrypted key file and its address", run: runWalletNew},
 			{name: "address", summary: "print a wallet's address", run: runWalletAddress},
+			{name: "unlock", summary: "unlock a wallet of the node for a while, so it can pay (API)", run: runWalletUnlock},
+			{name: "lock", summary: "lock a wallet of the node (API)", run: runWalletLock},
 		}},
+		// The client commands: they use the API of a node run with -web.
+		{name: "status", summary: "show the node's tip, sync, peers, mempool and miner (API)", run: runStatus},
+		{name: "balance", summary: "show the balance of an address or a name (API)", run: runBalance},
+		{name: "send", summary: "pay from an unlocked wallet of the node (API)", run: runSend},
+		{name: "tx", summary: "show a transaction and its confirmations (API)", run: runTx},
+		{name: "block", summary: "show a block by hash or height (API)", run: runBlock},
+		{name: "mine", summary: "switch the node's miner on or off (API)", run: runMine},
 	}
 }
 
@@ -52,8 +63,24 @@ func dispatch(ctx context.Context, e *env, cmds []command, path string, args []s
 	if c.run == nil {
 		return dispatch(ctx, e, c.subs, path+" "+c.name, rest)
 	}
-	return c.run(ctx, e, path+" "+c.name, rest)
+	path += " " + c.name
+	err := c.run(ctx, e, path, rest)
+	var uerr *usageError
+	if err == nil || errors.Is(err, flag.ErrHelp) || errors.As(err, &uerr) {
+		return err
+	}
+	return &commandError{path: path, err: err}
 }
+
+// commandError is a command's failure, which run prints in one line
+// after the command's name: "nakachain send: refused: …".
+type commandError struct {
+	path string
+	err  error
+}
+
+func (e *commandError) Error() string { return e.path + ": " + e.err.Error() }
+func (e *commandError) Unwrap() error { return e.err }
 
 // help prints the help of the command that args name, or the list of
 // commands.

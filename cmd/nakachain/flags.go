@@ -55,6 +55,40 @@ func (fs *flagSet) parse(args []string) error {
 	return nil
 }
 
+// parseArgs parses args, which hold flags and, before, after or among
+// them, one argument for each of names, which it returns in order. names
+// name the arguments in messages ("ADDR|NAME"). After "--" everything is
+// an argument.
+func (fs *flagSet) parseArgs(args []string, names ...string) ([]string, error) {
+	var pos []string
+	for {
+		err := fs.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			fs.printHelp(fs.stdout)
+			return nil, flag.ErrHelp
+		case err != nil:
+			return nil, fs.usageErrorf("%v", err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	switch {
+	case len(pos) < len(names):
+		return nil, fs.usageErrorf("missing %s", names[len(pos)])
+	case len(pos) > len(names):
+		return nil, fs.usageErrorf("unexpected argument %q", pos[len(names)])
+	}
+	return pos, nil
+}
+
 // usageErrorf returns a usage error that names the command and its help.
 func (fs *flagSet) usageErrorf(format string, args ...any) error {
 	return usageErrorf("%s: %s (see %s -help)", fs.path, fmt.Sprintf(format, args...), fs.path)

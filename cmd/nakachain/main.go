@@ -1,17 +1,29 @@
 // Command nakachain is the operator's program: it runs a node of the
-// nakachain network and keeps its wallets.
+// nakachain network, keeps its wallets, and talks to a running node through
+// its web API.
 //
 // # Commands
 //
-//	nakachain node [flags]                 run a node: keep the chain, talk to peers, mine
-//	nakachain wallet new -name NAME        create an encrypted key file
-//	nakachain wallet address -name NAME    print a wallet's address
-//	nakachain help [COMMAND]               explain a command and every flag, with its default
+//	nakachain node [flags]                    run a node: keep the chain, talk to peers, mine;
+//	                                          with -web ADDR, serve the web wallet and its API
+//	nakachain wallet new -name NAME           create an encrypted key file
+//	nakachain wallet address -name NAME       print a wallet's address
+//	nakachain wallet unlock -name NAME        unlock a wallet of the node for a while (-for)
+//	nakachain wallet lock -name NAME          lock a wallet of the node
+//	nakachain status                          the node's tip, sync, peers, mempool and miner
+//	nakachain balance ADDR|NAME               an address's balance, confirmed and pending
+//	nakachain send -to NAME|ADDR -amount COINS [-fee COINS] [-from WALLET]
+//	                                          pay from an unlocked wallet of the node
+//	nakachain tx ID                           a transaction and its confirmations
+//	nakachain block HASH|HEIGHT               a block
+//	nakachain mine on|off [-to NAME|ADDR]     switch the node's miner
+//	nakachain help [COMMAND]                  explain a command and every flag, with its default
 //
 // Every command explains its flags with -help (or --help). A bad flag or
 // argument gets one line on standard error and exit status 2; a command
-// that fails exits with status 1; a node stopped by SIGINT, SIGTERM or its
-// -for duration exits with status 0.
+// that fails prints one line, after its name ("nakachain send: …"), and
+// exits with status 1; a node stopped by SIGINT, SIGTERM or its -for
+// duration exits with status 0.
 //
 // # The data directory
 //
@@ -21,7 +33,11 @@
 //	DATADIR/chain.json            which chain the directory holds: its ID and consensus params
 //	DATADIR/blocks/               the block store (blockchain.FileStore), locked while a node runs
 //	DATADIR/wallets/NAME.key      a wallet's encrypted key file (mode 0600)
-//	DATADIR/wallets/NAME.address  the wallet's address, in clear
+//	DATADIR/wallets/NAME.addr     the wallet's address, in clear
+//	DATADIR/api-token             the web API's token (mode 0600), made by the first node -web
+//	DATADIR/web-url               the web API's address, while a node -web runs
+//	DATADIR/addressbook.json      the web wallet's names for addresses
+//	DATADIR/pending.json          the web wallet's payments not yet six blocks deep
 //
 // The first node run in a directory records its chain (-network main,
 // -network test, or -params FILE) in chain.json; later runs use that chain
@@ -33,14 +49,39 @@
 // (argon2id and XChaCha20-Poly1305, see blockchain.Wallet.EncryptKey). An
 // address is derived from the key, so reading it from the key file would
 // need the passphrase: "wallet new" therefore writes the address in clear
-// beside the key, in NAME.address, and "wallet address" prints it without
+// beside the key, in NAME.addr, and "wallet address" prints it without
 // asking for anything. The address is not a secret. Anyone who can write
 // to the directory can change that file, so "wallet address -verify", and
 // a node given -miner-key, decrypt the key and check that it matches.
 //
+// These are the files of the web package's wallet directory: a node run
+// with -web serves the wallets "wallet new" made (those present when it
+// starts), and "wallet address" reads those made in the page. A wallet's
+// name is 1 to 32 letters, digits, '-' or '_', starting with a letter or
+// digit, as the web wallet has it.
+//
 // Passphrases are read without echo from the terminal, or, for scripts,
 // from the first line of a file (-passphrase-file) or from an environment
 // variable (-passphrase-env NAME).
+//
+// # The web wallet and the client commands
+//
+// "node -web 127.0.0.1:8080" serves the node's page and JSON API (package
+// web) beside it, and logs the page's address with the API token in its
+// fragment (#token=…) once; on a terminal it also prints it plainly. The
+// API's address goes to DATADIR/web-url while the node runs. With -web the
+// chain indexes addresses for their histories, which costs about 16 bytes
+// of memory per transaction per address it involves.
+//
+// The client commands (status, balance, send, tx, block, mine, wallet
+// unlock and lock) are that API's HTTP clients. They find the API through
+// -datadir (DATADIR/web-url, and DATADIR/api-token for the token), or at
+// -api URL with -token or -token-file. Reads need no token; paying,
+// unlocking, locking and mining do, sent as "Authorization: Bearer TOKEN".
+// They print text, amounts in coins, or with -json the API's answer as it
+// came. A refusal of the API prints its code and message in one line, such
+// as "nakachain send: refused: ErrInsufficientFunds: … (HTTP 422)", and
+// exits with status 1.
 //
 // # Logs
 //
@@ -121,12 +162,16 @@ const (
 func run(ctx context.Context, e *env, args []string) int {
 	err := dispatch(ctx, e, commands(), "nakachain", args)
 	var uerr *usageError
+	var cerr *commandError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &uerr):
 		fmt.Fprintln(e.stderr, uerr.Error())
 		return exitUsage
+	case errors.As(err, &cerr):
+		fmt.Fprintln(e.stderr, cerr.Error())
+		return exitFailure
 	default:
 		fmt.Fprintf(e.stderr, "nakachain: %v\n", err)
 		return exitFailure

@@ -38,7 +38,22 @@ when the tip moves to another branch, "peer connected" and "peer
 disconnected" with the number of peers, and "shutdown complete" with the
 tip once everything is stored and closed. On a terminal it shows a status
 line instead of the "block stored" lines (which stay at debug level).
-SIGINT or SIGTERM stops it cleanly; a second one ends it at once.`
+SIGINT or SIGTERM stops it cleanly; a second one ends it at once.
+
+With -web ADDR the node also serves its web wallet: a page (dashboard,
+wallet, explorer, charts) and the JSON API that the client commands
+(status, balance, send, tx, block, mine, wallet unlock and lock) use. Its
+files are in the data directory: the API token in DATADIR/api-token (made
+at the first start, mode 0600), the wallets in DATADIR/wallets, and, while
+the node runs, the API's address in DATADIR/web-url, where the client
+commands find it. The node logs "web server" once, with the page's address
+and the token in its fragment (#token=…, which a browser keeps to itself),
+and on a terminal also prints that address plainly. Anyone with the token
+can spend from the node's unlocked wallets: keep the log private. The
+server speaks plain HTTP: keep it on loopback (it warns otherwise), or
+reach it through an SSH tunnel. With -web the chain also indexes addresses,
+for their histories: about 16 bytes of memory per transaction per address
+it involves, rebuilt at every start.`
 
 // nodeFlags are the node command's flags.
 type nodeFlags struct {
@@ -59,6 +74,8 @@ type nodeFlags struct {
 	minBlockInterval time.Duration
 	log              logFlags
 	runFor           time.Duration
+	web              string
+	webHosts         []string
 }
 
 func (f *nodeFlags) register(fl *flagSet) {
@@ -93,6 +110,12 @@ func (f *nodeFlags) register(fl *flagSet) {
 			"negative means no wait")
 	f.log.register(fl)
 	fl.DurationVar(&f.runFor, "for", 0, "stop cleanly after `DURATION`, as on SIGTERM; 0 means run until a signal")
+	fl.Var(hostPortFlag{&f.web, checkListen}, "web",
+		"serve the web wallet and its HTTP API on `ADDR` (host:port, such as 127.0.0.1:8080; port 0 picks a free one); "+
+			"empty: no web server; with one, the chain also indexes addresses (see above)")
+	fl.Var(listFlag{&f.webHosts, checkHostName}, "web-host",
+		"also answer web requests whose Host header is `NAME` (a name this machine is reached by), besides the "+
+			"-web host, localhost, 127.0.0.1 and [::1]; repeat the flag or give a comma-separated list")
 }
 
 func (f *nodeFlags) check(fl *flagSet) error {
@@ -111,6 +134,8 @@ func (f *nodeFlags) check(fl *flagSet) error {
 		return fl.usageErrorf("-hashrate must be from 0 to 1e15, not %v", f.hashRate)
 	case f.runFor < 0:
 		return fl.usageErrorf("-for must not be negative")
+	case len(f.webHosts) > 0 && f.web == "":
+		return fl.usageErrorf("-web-host needs -web ADDR")
 	}
 	if f.minerKey != "" && !isKeyPath(f.minerKey) {
 		if err := checkWalletName(f.minerKey); err != nil {
@@ -184,7 +209,9 @@ func runNode(ctx context.Context, e *env, fl *flagSet, f *nodeFlags) (err error)
 			return err
 		}
 	}
-	chain, err := blockchain.NewChain(params, blockchain.ChainOptions{Store: store, Logger: log})
+	// The web's address histories need the address index, which costs
+	// memory (about 16 bytes per transaction per address): only with -web.
+	chain, err := blockchain.NewChain(params, blockchain.ChainOptions{Store: store, Logger: log, IndexAddresses: f.web != ""})
 	if err != nil {
 		return fmt.Errorf("opening the chain in %s: %w", f.datadir, err)
 	}
@@ -258,8 +285,13 @@ func runNode(ctx context.Context, e *env, fl *flagSet, f *nodeFlags) (err error)
 		wg.Go(func() { w.redraw(ctx) })
 	}
 	// The services run beside the node; one that fails stops it.
-	svcErrs := make(chan error, len(f.services()))
-	for _, svc := range f.services() {
+	var console io.Writer // plain messages for a person at a terminal
+	if e.stderrTerminal {
+		console = logOut
+	}
+	services := f.services(console)
+	svcErrs := make(chan error, len(services))
+	for _, svc := range services {
 		wg.Go(func() {
 			if err := svc.run(ctx, node, log.With("service", svc.name)); err != nil && ctx.Err() == nil {
 				svcErrs <- fmt.Errorf("%s: %w", svc.name, err)
@@ -301,10 +333,18 @@ type service struct {
 	run  func(ctx context.Context, n *blockchain.Node, log *slog.Logger) error
 }
 
-// services returns the services the flags ask for. None yet: the web
-// wallet (-web ADDR) will be the first, a flag in nodeFlags and an entry
-// here.
-func (f *nodeFlags) services() []service { return nil }
+// services returns the services the flags ask for: the web server with
+// -web. console, if not nil, is the terminal, for what a person should
+// read plainly.
+func (f *nodeFlags) services(console io.Writer) []service {
+	var out []service
+	if f.web != "" {
+		out = append(out, service{name: "web server", run: func(ctx context.Context, n *blockchain.Node, log *slog.Logger) error {
+			return runWebServer(ctx, n, log, console, webOptions{datadir: f.datadir, addr: f.web, hosts: f.webHosts})
+		}})
+	}
+	return out
+}
 
 // minerKeyAddress opens the -miner-key key file and returns its address,
 // checking it against the wallet's address file if there is one.

@@ -67,6 +67,36 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"wallet", "new", "-name", "alice", "-dir", dir}, "no passphrase: standard input is not a terminal"},
 		{[]string{"wallet", "address"}, "-name is required"},
 		{[]string{"wallet", "address", "-name", "a b"}, `wallet name "a b"`},
+		{[]string{"wallet", "new", "-name", "a.b"}, `wallet name "a.b": use 1 to 32 letters`},
+		{[]string{"wallet", "new", "-name", strings.Repeat("a", 33)}, "use 1 to 32 letters"},
+		{[]string{"node", "-web", "localhost"}, `"localhost" is not host:port`},
+		{[]string{"node", "-web-host", "example.org"}, "-web-host needs -web ADDR"},
+		{[]string{"node", "-web", "127.0.0.1:0", "-web-host", "example.org:80"}, "give the name without a port"},
+		{[]string{"status", "extra"}, `unexpected argument "extra"`},
+		{[]string{"status", "-api", "ftp://127.0.0.1"}, "use http:// or https://"},
+		{[]string{"status", "-timeout", "0s"}, "-timeout must be more than 0"},
+		{[]string{"balance"}, "missing ADDR|NAME"},
+		{[]string{"balance", "alice", "bob"}, `unexpected argument "bob"`},
+		{[]string{"balance", "nk1tzj8tetc7zz7suztx6m60wka6rzqmlj5hj5r6x"}, "is not a valid address"},
+		{[]string{"balance", "a\tb"}, "neither an address"},
+		{[]string{"tx", "abc"}, `"abc" is not a transaction ID`},
+		{[]string{"block", "tip"}, `"tip" is neither a block hash`},
+		{[]string{"send", "-amount", "1"}, "-to is required"},
+		{[]string{"send", "-to", "bob"}, "-amount is required"},
+		{[]string{"send", "-to", "bob", "-amount", "1.123456789"}, `-amount "1.123456789": not an amount`},
+		{[]string{"send", "-to", "bob", "-amount", "-1"}, "not an amount"},
+		{[]string{"send", "-to", "bob", "-amount", "1", "-fee", "free"}, `-fee "free": not an amount`},
+		{[]string{"send", "-to", "bob", "-amount", "1", "-from", "a b"}, `-from: wallet name "a b"`},
+		{[]string{"send", "-to", "nk1qqqqqqqqqqqqqqqqqqqqqqqqqq", "-amount", "1"}, "-to: \"nk1qqq"},
+		{[]string{"send", "-to", "bob", "-amount", "1", "-token", "t", "-token-file", "f"}, "give -token or -token-file, not both"},
+		{[]string{"mine"}, "missing on|off"},
+		{[]string{"mine", "maybe"}, `"maybe": say on or off`},
+		{[]string{"mine", "on", "-to", "a\nb"}, "neither an address"},
+		{[]string{"wallet", "unlock"}, "-name is required"},
+		{[]string{"wallet", "unlock", "-name", "alice", "-for", "25h"}, "-for must be from 0 to 24h0m0s"},
+		{[]string{"wallet", "unlock", "-name", "alice", "-passphrase-file", "f", "-passphrase-env", "P"}, "not both"},
+		{[]string{"wallet", "lock"}, "-name is required"},
+		{[]string{"wallet", "lock", "-name", "../x"}, `wallet name "../x"`},
 	} {
 		code, stdout, stderr := runInProcess(t, nil, tc.args...)
 		if code != exitUsage {
@@ -103,6 +133,8 @@ func TestHelp(t *testing.T) {
 		{"node", "-help"}, {"node", "--help"}, {"node", "-h"}, {"help", "node"},
 		{"wallet", "new", "-help"}, {"help", "wallet", "new"},
 		{"wallet", "address", "--help"}, {"help", "wallet", "address"},
+		{"wallet", "unlock", "-help"}, {"help", "wallet", "lock"},
+		{"status", "-help"}, {"balance", "--help"}, {"help", "send"}, {"tx", "-h"}, {"block", "-help"}, {"mine", "-help"},
 	} {
 		code, stdout, stderr := runInProcess(t, nil, args...)
 		if code != exitOK || stderr != "" {
@@ -124,10 +156,20 @@ func TestHelp(t *testing.T) {
 	}
 	for _, want := range []string{"-datadir DIR", "./nakachain-data", "-listen ADDR", "127.0.0.1:8333", "-seed ADDR",
 		"-peer ADDR", "-mine", "-miner ADDRESS", "-miner-key NAME|FILE", "-passphrase-file FILE", "-passphrase-env NAME",
-		"-network NAME", "-params FILE", "-log-level LEVEL", "-log-format FORMAT", "-workers N", "-hashrate H", "-for DURATION"} {
+		"-network NAME", "-params FILE", "-log-level LEVEL", "-log-format FORMAT", "-workers N", "-hashrate H", "-for DURATION",
+		"-web ADDR", "-web-host NAME", "about 16"} {
 		if _, stdout, _ := runInProcess(t, nil, "node", "-help"); !strings.Contains(stdout, want) {
 			t.Errorf("node -help lacks %q", want)
 		}
+	}
+	for _, want := range []string{"-to NAME|ADDR", "-amount COINS", "-fee COINS", "-from WALLET", "-datadir DIR",
+		"-api URL", "-token TOKEN", "-token-file FILE", "-json", "-timeout DURATION", "(default: 30s)"} {
+		if _, stdout, _ := runInProcess(t, nil, "send", "-help"); !strings.Contains(stdout, want) {
+			t.Errorf("send -help lacks %q", want)
+		}
+	}
+	if _, stdout, _ := runInProcess(t, nil, "status", "-help"); strings.Contains(stdout, "-token") {
+		t.Errorf("status -help offers a token it does not need:\n%s", stdout)
 	}
 	for _, args := range [][]string{{"help"}, {"-help"}, {"--help"}, {"wallet", "help"}, {"help", "wallet"}} {
 		code, stdout, _ := runInProcess(t, nil, args...)

@@ -14,10 +14,13 @@ import (
 	"github.com/nakachain/blockchain/internal/osfs"
 )
 
-// Key files are DIR/NAME.key, their addresses DIR/NAME.address.
+// Key files are DIR/NAME.key, their addresses DIR/NAME.addr: the layout
+// of the web package's wallet directory, so that a node run with -web
+// serves the wallets these commands make, and these commands read the
+// wallets made in its page.
 const (
 	keySuffix     = ".key"
-	addressSuffix = ".address"
+	addressSuffix = ".addr"
 )
 
 // walletDirFlags say where the key files are.
@@ -45,7 +48,7 @@ type walletFlags struct {
 }
 
 func (w *walletFlags) register(fl *flagSet) {
-	fl.StringVar(&w.name, "name", "", "the wallet's `NAME` (required): letters, digits, '.', '-', '_'")
+	fl.StringVar(&w.name, "name", "", "the wallet's `NAME` (required): 1 to 32 letters, digits, '-' or '_'")
 	w.dirs.register(fl)
 	w.pass.register(fl)
 }
@@ -64,14 +67,16 @@ func (w *walletFlags) parse(fl *flagSet, args []string) error {
 	return w.pass.check(fl)
 }
 
-var walletNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// walletNameRE is the web package's rule for a wallet's name, which its
+// wallet directory holds to: a name it would not list is refused here.
+var walletNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
 
-// checkWalletName accepts 1 to 64 letters, digits, dots, dashes and
-// underscores, not starting with a dot, dash or underscore: a file name
-// on every system.
+// checkWalletName accepts 1 to 32 letters, digits, dashes and
+// underscores, starting with a letter or digit: a file name on every
+// system, and one the web wallet lists.
 func checkWalletName(name string) error {
 	if !walletNameRE.MatchString(name) {
-		return fmt.Errorf("wallet name %q: use 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit", name)
+		return fmt.Errorf("wallet name %q: use 1 to 32 letters, digits, '-' or '_', starting with a letter or digit", name)
 	}
 	return nil
 }
@@ -79,9 +84,13 @@ func checkWalletName(name string) error {
 const walletNewAbout = `
 Creates a wallet: a new Ed25519 key, stored in DIR/NAME.key encrypted under
 a passphrase (argon2id, 64 MiB, 3 passes; XChaCha20-Poly1305) with mode
-0600, and its address, in clear, in DIR/NAME.address, so that 'wallet
-address' can print it without the passphrase. It refuses to overwrite a
-wallet of the same name. The address is printed on standard output.
+0600, and its address, in clear, in DIR/NAME.addr, so that 'wallet address'
+can print it without the passphrase. These are the files of the web
+wallet (node -web): the page and the client commands use the same wallets.
+A running node reads DATADIR/wallets when it starts: restart it to serve a
+wallet made meanwhile, or make the wallet in its page. It refuses to
+overwrite a wallet of the same name. The address is printed on standard
+output.
 
 The passphrase is read twice from the terminal without echo, or once from
 -passphrase-file or -passphrase-env. Forget it and the coins are lost:
@@ -130,7 +139,7 @@ func runWalletNew(ctx context.Context, e *env, path string, args []string) error
 }
 
 const walletAddressAbout = `
-Prints the address of wallet NAME, read from DIR/NAME.address, which 'wallet
+Prints the address of wallet NAME, read from DIR/NAME.addr, which 'wallet
 new' wrote beside the key file: no passphrase is needed. With -verify, or if
 the address file is missing, it decrypts the key file (asking for the
 passphrase) and derives the address from the key; a missing address file is
@@ -192,7 +201,7 @@ func openKeyFile(e *env, fl *flagSet, pass *passphraseFlags, keyFile, what strin
 	return w, nil
 }
 
-// readAddressFile reads DIR/NAME.address.
+// readAddressFile reads DIR/NAME.addr.
 func readAddressFile(dir, name string) (blockchain.Address, error) {
 	file := filepath.Join(dir, name+addressSuffix)
 	data, err := os.ReadFile(file)
@@ -206,7 +215,7 @@ func readAddressFile(dir, name string) (blockchain.Address, error) {
 	return addr, nil
 }
 
-// writeAddressFile writes DIR/NAME.address, replacing it whole.
+// writeAddressFile writes DIR/NAME.addr, replacing it whole.
 func writeAddressFile(dir, name string, addr blockchain.Address) error {
 	if err := replaceFile(filepath.Join(dir, name+addressSuffix), []byte(addr.String()+"\n"), 0o644); err != nil {
 		return fmt.Errorf("writing the address file: %w", err)

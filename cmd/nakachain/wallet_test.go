@@ -69,7 +69,7 @@ func TestWalletRoundTrip(t *testing.T) {
 
 	// A changed address file is caught by -verify; a missing one is
 	// derived from the key again.
-	addrFile := filepath.Join(datadir, "wallets", "alice.address")
+	addrFile := filepath.Join(datadir, "wallets", "alice.addr")
 	other := blockchain.WalletFromSeed([32]byte{7}).Address()
 	if err := os.WriteFile(addrFile, []byte(other.String()+"\n"), 0o644); err != nil {
 		t.Fatal(err)
