@@ -22,6 +22,17 @@ import (
 // walletNameRE is what a wallet name may be: it names files.
 var walletNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
 
+// CheckWalletName reports whether name can name a wallet of the node: 1 to
+// 32 letters, digits, '-' or '_', starting with a letter or digit (it names
+// the files NAME.key and NAME.addr in the wallet directory). Programs that
+// create wallets offline use it to make wallets the server will list.
+func CheckWalletName(name string) error {
+	if !walletNameRE.MatchString(name) {
+		return fmt.Errorf("wallet name %q: %w", name, errBadWalletName)
+	}
+	return nil
+}
+
 // Errors of the keystore (wrapped).
 var (
 	errBadWalletName = errors.New("a wallet name is 1 to 32 letters, digits, '-' or '_', starting with a letter or digit")
@@ -56,24 +67,48 @@ func openKeystore(dir string, kdf blockchain.KDFParams) (*keystore, error) {
 		return nil, fmt.Errorf("web: wallet dir: %w", err)
 	}
 	ks := &keystore{dir: dir, kdf: kdf, kdfSem: make(chan struct{}, 1), wallets: make(map[string]*walletEntry)}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if err := ks.rescan(); err != nil {
 		return nil, fmt.Errorf("web: wallet dir: %w", err)
+	}
+	return ks, nil
+}
+
+// rescan adds the wallets whose key files appeared in the directory since
+// it was last read, as when `nakachain wallet new` makes one while the node
+// runs. ks.mu is held (or ks is not shared yet).
+func (ks *keystore) rescan() error {
+	entries, err := os.ReadDir(ks.dir)
+	if err != nil {
+		return err
 	}
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".key")
-		if !ok || !walletNameRE.MatchString(name) || !e.Type().IsRegular() {
+		if !ok || !walletNameRE.MatchString(name) || !e.Type().IsRegular() || ks.wallets[name] != nil {
 			continue
 		}
 		w := &walletEntry{name: name}
-		if data, err := os.ReadFile(filepath.Join(dir, name+".addr")); err == nil {
+		if data, err := os.ReadFile(filepath.Join(ks.dir, name+".addr")); err == nil {
 			if a, err := blockchain.ParseAddress(strings.TrimSpace(string(data))); err == nil {
 				w.addr, w.known = a, true
 			}
 		}
 		ks.wallets[name] = w
 	}
-	return ks, nil
+	return nil
+}
+
+// find returns name's entry, reading the directory again if it is not
+// known yet. ks.mu is held.
+func (ks *keystore) find(name string) (*walletEntry, bool) {
+	if e, ok := ks.wallets[name]; ok {
+		return e, true
+	}
+	if !walletNameRE.MatchString(name) {
+		return nil, false
+	}
+	_ = ks.rescan()
+	e, ok := ks.wallets[name]
+	return e, ok
 }
 
 func (ks *keystore) keyPath(name string) string { return filepath.Join(ks.dir, name+".key") }
@@ -136,7 +171,7 @@ func (ks *keystore) withKDF(ctx context.Context, fn func() error) error {
 // d.
 func (ks *keystore) unlock(ctx context.Context, name string, passphrase []byte, d time.Duration) (walletEntry, error) {
 	ks.mu.Lock()
-	_, ok := ks.wallets[name]
+	_, ok := ks.find(name)
 	ks.mu.Unlock()
 	if !ok {
 		return walletEntry{}, errNoWallet
@@ -227,6 +262,7 @@ func (ks *keystore) wallet(name string) (*blockchain.Wallet, error) {
 func (ks *keystore) list() []walletEntry {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
+	_ = ks.rescan()
 	out := make([]walletEntry, 0, len(ks.wallets))
 	for _, name := range sortedKeys(ks.wallets) {
 		out = append(out, *ks.wallets[name])
@@ -237,7 +273,7 @@ func (ks *keystore) list() []walletEntry {
 func (ks *keystore) get(name string) (walletEntry, bool) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	e, ok := ks.wallets[name]
+	e, ok := ks.find(name)
 	if !ok {
 		return walletEntry{}, false
 	}
@@ -260,7 +296,7 @@ func (ks *keystore) nameOf(a blockchain.Address) string {
 func (ks *keystore) addressOf(name string) (blockchain.Address, bool) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	e, ok := ks.wallets[name]
+	e, ok := ks.find(name)
 	if !ok || !e.known {
 		return blockchain.Address{}, false
 	}

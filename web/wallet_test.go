@@ -299,3 +299,32 @@ func TestToken(t *testing.T) {
 		t.Error("New without a node")
 	}
 }
+
+// A wallet whose files appear while the server runs (made offline by
+// `nakachain wallet new`) is found when it is first asked for.
+func TestKeystoreFindsWalletsMadeMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	ks, err := openKeystore(dir, testKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ks.get("late"); ok {
+		t.Fatal("a wallet that does not exist was found")
+	}
+	w, err := blockchain.NewWallet(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.save("late", w, []byte("pass")); err != nil { // as the offline command writes it
+		t.Fatal(err)
+	}
+	if e, ok := ks.get("late"); !ok || e.addr != w.Address() {
+		t.Fatalf("the wallet made meanwhile: %+v %v", e, ok)
+	}
+	if got, err := ks.unlock(t.Context(), "late", []byte("pass"), time.Minute); err != nil || got.unlocked == nil {
+		t.Fatalf("unlock: %v", err)
+	}
+	if err := CheckWalletName("no.dots"); err == nil {
+		t.Fatal("a name with a dot passed")
+	}
+}

@@ -667,7 +667,7 @@ func (cc *clientCommand) explainNoWallet(err error, name string) error {
 	if _, serr := os.Stat(keyFile); serr == nil {
 		ae.hint = fmt.Sprintf("%s exists, but the node reads its wallets when it starts: restart it", keyFile)
 	} else {
-		ae.hint = "make it with nakachain wallet new -name " + name + " (then restart the node), or in the node's page"
+		ae.hint = "make it with nakachain wallet new -name " + name + ", or in the node's page"
 	}
 	return err
 }

@@ -7,11 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/nakachain/blockchain"
 	"github.com/nakachain/blockchain/internal/osfs"
+	"github.com/nakachain/blockchain/web"
 )
 
 // Key files are DIR/NAME.key, their addresses DIR/NAME.addr: the layout
@@ -67,19 +67,10 @@ func (w *walletFlags) parse(fl *flagSet, args []string) error {
 	return w.pass.check(fl)
 }
 
-// walletNameRE is the web package's rule for a wallet's name, which its
-// wallet directory holds to: a name it would not list is refused here.
-var walletNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
-
-// checkWalletName accepts 1 to 32 letters, digits, dashes and
-// underscores, starting with a letter or digit: a file name on every
-// system, and one the web wallet lists.
-func checkWalletName(name string) error {
-	if !walletNameRE.MatchString(name) {
-		return fmt.Errorf("wallet name %q: use 1 to 32 letters, digits, '-' or '_', starting with a letter or digit", name)
-	}
-	return nil
-}
+// checkWalletName accepts the names the web wallet lists (web's rule): 1
+// to 32 letters, digits, dashes and underscores, starting with a letter or
+// digit.
+func checkWalletName(name string) error { return web.CheckWalletName(name) }
 
 const walletNewAbout = `
 Creates a wallet: a new Ed25519 key, stored in DIR/NAME.key encrypted under
@@ -87,9 +78,8 @@ a passphrase (argon2id, 64 MiB, 3 passes; XChaCha20-Poly1305) with mode
 0600, and its address, in clear, in DIR/NAME.addr, so that 'wallet address'
 can print it without the passphrase. These are the files of the web
 wallet (node -web): the page and the client commands use the same wallets.
-A running node reads DATADIR/wallets when it starts: restart it to serve a
-wallet made meanwhile, or make the wallet in its page. It refuses to
-overwrite a wallet of the same name. The address is printed on standard
+A running node finds a wallet made meanwhile when it is next asked for it.
+It refuses to overwrite a wallet of the same name. The address is printed on standard
 output.
 
 The passphrase is read twice from the terminal without echo, or once from
