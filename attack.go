@@ -24,16 +24,9 @@ import (
 // an attacker who is not behind has nothing to catch up. q is clamped to
 // [0, 1]; a NaN q gives NaN.
 func AttackerSuccess(q float64, z int) float64 {
-	if math.IsNaN(q) {
-		return math.NaN()
-	}
-	q = min(max(q, 0), 1)
-	p := 1 - q
-	switch {
-	case q >= p, z <= 0:
-		return 1
-	case q == 0:
-		return 0 // no hash rate: the attacker never finds a block
+	q, p, v, done := raceEdges(q, z)
+	if done {
+		return v
 	}
 	lambda := float64(z) * q / p
 	logLambda, logRatio := math.Log(lambda), math.Log(q/p)
@@ -62,6 +55,25 @@ func AttackerSuccess(q float64, z int) float64 {
 		}
 	}
 	return min(sum, 1)
+}
+
+// raceEdges settles the cases the paper's formulas share: a NaN q gives
+// NaN; q is clamped to [0, 1]; an attacker with half the hash rate or more,
+// or who is not behind (z ≤ 0), succeeds; one without hash rate never does.
+// Otherwise it returns q and p = 1 − q with done false.
+func raceEdges(q float64, z int) (qq, p, v float64, done bool) {
+	if math.IsNaN(q) {
+		return q, q, math.NaN(), true
+	}
+	q = min(max(q, 0), 1)
+	p = 1 - q
+	switch {
+	case q >= p, z <= 0:
+		return q, p, 1, true
+	case q == 0:
+		return q, p, 0, true // no hash rate: the attacker never finds a block
+	}
+	return q, p, 0, false
 }
 
 // maxConfirmations bounds the search of ConfirmationsNeeded. Against an
@@ -144,16 +156,9 @@ func ConfirmationsNeeded(q, risk float64) int {
 // Every term of the sum is positive and summed from its logarithm, so the
 // result keeps its relative precision however small it is, for any z.
 func AttackerSuccessExact(q float64, z int) float64 {
-	if math.IsNaN(q) {
-		return math.NaN()
-	}
-	q = min(max(q, 0), 1)
-	p := 1 - q
-	switch {
-	case q >= p, z <= 0:
-		return 1
-	case q == 0:
-		return 0
+	q, p, v, done := raceEdges(q, z)
+	if done {
+		return v
 	}
 	nb := newNegBinomial(z, p)
 	logRatio := math.Log(q / p)

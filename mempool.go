@@ -337,6 +337,11 @@ func (m *Mempool) Transactions() []Transaction {
 	for _, p := range m.txs {
 		ps = append(ps, p)
 	}
+	return inArrivalOrder(ps)
+}
+
+// inArrivalOrder returns the transactions of ps, oldest arrival first.
+func inArrivalOrder(ps []*poolTx) []Transaction {
 	slices.SortFunc(ps, func(a, b *poolTx) int { return cmp.Compare(a.seq, b.seq) })
 	out := make([]Transaction, len(ps))
 	for i, p := range ps {
@@ -356,12 +361,7 @@ func (m *Mempool) Involving(a Address) []Transaction {
 			ps = append(ps, p)
 		}
 	}
-	slices.SortFunc(ps, func(a, b *poolTx) int { return cmp.Compare(a.seq, b.seq) })
-	out := make([]Transaction, len(ps))
-	for i, p := range ps {
-		out[i] = p.tx
-	}
-	return out
+	return inArrivalOrder(ps)
 }
 
 // IDs returns the IDs of the pending transactions, sorted.

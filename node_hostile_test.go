@@ -86,11 +86,28 @@ func runNodes(t *testing.T, nodes ...*Node) (stop func()) {
 	return stop
 }
 
-// waitUntil waits for cond, re-checking on the node's events and every
-// 20ms, and reports whether it held within timeout.
+// waitUntil waits for cond, re-checking on n's events and every 20ms, and
+// reports whether it held within timeout.
 func waitUntil(n *Node, timeout time.Duration, cond func() bool) bool {
-	events, stop := n.Subscribe()
-	defer stop()
+	return waitAll(timeout, cond, n)
+}
+
+// waitAll waits for cond, re-checking on every event of the nodes and
+// every 20ms, and reports whether it held within timeout.
+func waitAll(timeout time.Duration, cond func() bool, nodes ...*Node) bool {
+	events := make(chan struct{}, 1)
+	for _, n := range nodes {
+		ch, cancel := n.Subscribe()
+		defer cancel()
+		go func() {
+			for range ch {
+				select {
+				case events <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.NewTimer(timeout)

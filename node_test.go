@@ -96,35 +96,10 @@ func checkGoroutines(t *testing.T, baseline int) {
 }
 
 // tryWaitFor waits until cond holds, re-checking on every event of any
-// node (and at least every 50 ms), and reports whether it did within
+// node (and at least every 20 ms), and reports whether it did within
 // timeout.
 func (c *cluster) tryWaitFor(timeout time.Duration, cond func() bool) bool {
-	events := make(chan struct{}, 1)
-	for _, n := range c.nodes {
-		ch, cancel := n.Subscribe()
-		defer cancel()
-		go func() {
-			for range ch {
-				select {
-				case events <- struct{}{}:
-				default:
-				}
-			}
-		}()
-	}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for !cond() {
-		select {
-		case <-events:
-		case <-tick.C:
-		case <-deadline.C:
-			return cond()
-		}
-	}
-	return true
+	return waitAll(timeout, cond, c.nodes...)
 }
 
 // settle stops the mining and brings every node to one tip.

@@ -247,6 +247,19 @@ func (l *nodeLoop) onDisconnect(id PeerID) {
 	}
 }
 
+// readyPeers returns the peers that completed the handshake and are not
+// being dropped, sorted by ID (so choices among them are reproducible).
+func (l *nodeLoop) readyPeers() []*peer {
+	ready := make([]*peer, 0, len(l.peers))
+	for _, p := range l.peers {
+		if p.ready && !p.gone {
+			ready = append(ready, p)
+		}
+	}
+	slices.SortFunc(ready, func(a, b *peer) int { return cmp.Compare(a.id, b.id) })
+	return ready
+}
+
 func (l *nodeLoop) publishPeers() {
 	var ps []PeerInfo
 	for _, p := range l.peers {
@@ -594,16 +607,10 @@ func (l *nodeLoop) requestBlocks() {
 		}
 	}
 	tipWork := n.chain.Tip().TotalWork
-	var ready []*peer
-	for _, p := range l.peers {
-		if p.ready && !p.gone {
-			ready = append(ready, p)
-		}
-	}
+	ready := l.readyPeers()
 	if len(ready) == 0 {
 		return
 	}
-	slices.SortFunc(ready, func(a, b *peer) int { return cmp.Compare(a.id, b.id) })
 	targets := []Hash{n.chain.BestHeader().Hash}
 	for _, p := range ready {
 		if p.bestWork != nil && p.bestWork.Cmp(tipWork) > 0 && !slices.Contains(targets, p.best) {
@@ -998,16 +1005,10 @@ func (l *nodeLoop) onTick() {
 func (l *nodeLoop) syncRound() {
 	n := l.n
 	best := n.chain.BestHeader()
-	ready := make([]*peer, 0, len(l.peers))
-	for _, p := range l.peers {
-		if p.ready && !p.gone {
-			ready = append(ready, p)
-		}
-	}
+	ready := l.readyPeers()
 	if len(ready) == 0 {
 		return
 	}
-	slices.SortFunc(ready, func(a, b *peer) int { return cmp.Compare(a.id, b.id) })
 	l.syncTurn++
 	ready[l.syncTurn%len(ready)].headersBy = 0
 	l.askHeaders(ready[l.syncTurn%len(ready)])

@@ -114,7 +114,7 @@ func run(ctx context.Context, w io.Writer, args []string) (err error) {
 	defer cancel()
 	fmt.Fprintln(w, "Stage 7: nodes as processes, with their chains on disk")
 	fmt.Fprintln(w)
-	para(w, "Each node is now a process of its own, the nakachain program that an operator runs: "+
+	demo.Para(w, "Each node is now a process of its own, the nakachain program that an operator runs: "+
 		"three of them on 127.0.0.1, talking TCP, each keeping its chain in its own data directory. "+
 		"A process can be killed at any moment; a node must come back with every block it had stored.")
 
@@ -134,7 +134,7 @@ func run(ctx context.Context, w io.Writer, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	para(w, "The program, built into %s in %.1fs:", dir, time.Since(t0).Seconds())
+	demo.Para(w, "The program, built into %s in %.1fs:", dir, time.Since(t0).Seconds())
 	fmt.Fprintln(w, "  $ go build -o nakachain ./cmd/nakachain")
 	fmt.Fprintln(w)
 
@@ -153,7 +153,7 @@ func run(ctx context.Context, w io.Writer, args []string) (err error) {
 	if err := os.WriteFile(filepath.Join(dir, "params.json"), data, 0o644); err != nil {
 		return err
 	}
-	para(w, "The rules, in params.json: the test network's (8-bit proof-of-work), a reward of %s a block, "+
+	demo.Para(w, "The rules, in params.json: the test network's (8-bit proof-of-work), a reward of %s a block, "+
 		"and %s each for alice and bob in the genesis block. Chain ID: %s.",
 		demo.Commas(reward), demo.Commas(opening), params.ChainID().Short(16))
 
@@ -165,7 +165,7 @@ func run(ctx context.Context, w io.Writer, args []string) (err error) {
 			return err
 		}
 	}
-	para(w, "The story took %.1fs. Every node is its own process and its own judge: it checks what its "+
+	demo.Para(w, "The story took %.1fs. Every node is its own process and its own judge: it checks what its "+
 		"peers send, keeps what it stored through a crash, and fetches what it missed when it comes back.",
 		time.Since(started).Seconds())
 	return nil
@@ -228,7 +228,7 @@ func printCommand(w io.Writer, args []string) {
 
 // start is phase 1: three nodes start and find each other.
 func (s *story) start(ctx context.Context) error {
-	para(s.w, "Phase 1: three nodes start, in the directory above. Node 1 only relays; nodes 2 and 3 mine, "+
+	demo.Para(s.w, "Phase 1: three nodes start, in the directory above. Node 1 only relays; nodes 2 and 3 mine, "+
 		"each paying its own address, and know only node 1's address (-seed).")
 	for i := range s.nodes {
 		p, err := s.startNode(i)
@@ -251,7 +251,7 @@ func (s *story) start(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintln(s.w)
-	para(s.w, "=> Node 1 listens on %s (port 0 asked for a free one; its \"listening\" log line says which). "+
+	demo.Para(s.w, "=> Node 1 listens on %s (port 0 asked for a free one; its \"listening\" log line says which). "+
 		"Node 3 asked node 1 for addresses, learned node 2's and connected to it: it has %d peers.",
 		s.seed, s.nodes[2].peers())
 	return nil
@@ -265,7 +265,7 @@ func (s *story) pay(ctx context.Context) error {
 	}
 	s.ours = ours
 	alice, bob := s.people.Wallet("alice"), s.people.Address("bob")
-	para(s.w, "Phase 2: alice pays bob %s, with a fee of %d, through node 1. There is no client API yet, so this "+
+	demo.Para(s.w, "Phase 2: alice pays bob %s, with a fee of %d, through node 1. There is no client API yet, so this "+
 		"program runs a node of its own, on a memory store, connected to node 1 only; alice's wallet signs the "+
 		"payment and submits it there. Gossip carries it to node 1 and on to the miners.", demo.Commas(amount), fee)
 	// Pay once our node has met node 1 and caught up with it: a payment
@@ -290,14 +290,14 @@ func (s *story) pay(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("the payment's block %s is not on our chain", s.payment.BlockHash.Short(16))
 	}
-	para(s.w, "=> The payment %s is in block %d %s, mined by %s.", tx.ID().Short(12), s.payment.Height,
+	demo.Para(s.w, "=> The payment %s is in block %d %s, mined by %s.", tx.ID().Short(12), s.payment.Height,
 		s.payment.BlockHash.Short(16), s.people.NameOf(b.Transactions[0].To))
 	return nil
 }
 
 // agree is phase 3: the three processes name the same tip.
 func (s *story) agree(ctx context.Context) error {
-	para(s.w, "Phase 3: do the processes agree? Each one's tip is the last block its log reports stored. "+
+	demo.Para(s.w, "Phase 3: do the processes agree? Each one's tip is the last block its log reports stored. "+
 		"They mine on, so we look until all name the same one.")
 	// Let both miners win a block first, so that the balances show both.
 	err := waitUntil(ctx, s.cfg.timeout, "a block from each miner", func() bool {
@@ -312,7 +312,7 @@ func (s *story) agree(ctx context.Context) error {
 		return err
 	}
 	if line, ok := s.nodes[0].storedLine(tip.hash); ok {
-		para(s.w, "Node 1's log line for that block, as it wrote it on its standard error:")
+		demo.Para(s.w, "Node 1's log line for that block, as it wrote it on its standard error:")
 		printJSONLine(s.w, line)
 	}
 	s.balances(tip)
@@ -361,7 +361,7 @@ func (s *story) agreement(ctx context.Context) (block, error) {
 		fmt.Fprintf(s.w, "  node %d   height %-4d tip %s\n", i+1, tip.height, tip.hash.Short(16))
 	}
 	fmt.Fprintf(s.w, "  our node height %-4d tip %s\n", tip.height, tip.hash.Short(16))
-	para(s.w, "=> All 3 nodes and ours agree: tip %d %s.", tip.height, tip.hash.Short(16))
+	demo.Para(s.w, "=> All 3 nodes and ours agree: tip %d %s.", tip.height, tip.hash.Short(16))
 	return tip, nil
 }
 
@@ -376,14 +376,14 @@ func (s *story) balances(tip block) {
 		total += b
 		parts = append(parts, fmt.Sprintf("%s %s", name, demo.Commas(b)))
 	}
-	para(s.w, "=> At that tip every node has the same balances, since balances follow from the chain: %s. "+
+	demo.Para(s.w, "=> At that tip every node has the same balances, since balances follow from the chain: %s. "+
 		"Total %s = %s in the genesis block + %s of %s (the fee moved from alice to a miner).",
 		strings.Join(parts, ", "), demo.Commas(total), demo.Commas(2*opening), plural(tip.height, "reward"), demo.Commas(reward))
 }
 
 // crash is phase 4: node 3 is killed with SIGKILL while it mines.
 func (s *story) crash(ctx context.Context) error {
-	para(s.w, "Phase 4: node 3 is killed with SIGKILL while it mines: no signal handler runs, nothing is flushed.")
+	demo.Para(s.w, "Phase 4: node 3 is killed with SIGKILL while it mines: no signal handler runs, nothing is flushed.")
 	n3 := s.nodes[2]
 	n3.kill()
 	last, ok := n3.lastStored()
@@ -408,21 +408,21 @@ func (s *story) crash(ctx context.Context) error {
 	if !chain.HasBlock(last.hash) || !chain.IsAncestor(last.hash, disk.Hash) {
 		return fmt.Errorf("node 3 reported block %d %s stored, but its data directory lacks it", last.height, last.hash.Short(16))
 	}
-	para(s.w, "=> Node 3's last \"block stored\" line named block %d %s. We open its data directory ourselves, "+
+	demo.Para(s.w, "=> Node 3's last \"block stored\" line named block %d %s. We open its data directory ourselves, "+
 		"as the restarted node will: its chain ends at block %d %s, which holds every block node 3 reported "+
 		"stored (a node reports a block only after the store's fsync).",
 		last.height, last.hash.Short(16), disk.Height, disk.Hash.Short(16))
 	if err := pause(ctx, s.cfg.down); err != nil {
 		return err
 	}
-	para(s.w, "=> Node 3 stays dead for %v. Node 2 mines on alone: node 1 is at height %d, node 2 at %d.",
+	demo.Para(s.w, "=> Node 3 stays dead for %v. Node 2 mines on alone: node 1 is at height %d, node 2 at %d.",
 		s.cfg.down, s.nodes[0].tip().height, s.nodes[1].tip().height)
 	return nil
 }
 
 // restart is phase 5: node 3 comes back from its data directory.
 func (s *story) restart(ctx context.Context) error {
-	para(s.w, "Phase 5: node 3 restarts, with the same command, from its data directory.")
+	demo.Para(s.w, "Phase 5: node 3 restarts, with the same command, from its data directory.")
 	p, err := s.startNode(2)
 	if err != nil {
 		return err
@@ -439,13 +439,13 @@ func (s *story) restart(ctx context.Context) error {
 			at.height, at.hash.Short(16), s.killed.height, s.killed.hash.Short(16))
 	}
 	behind := s.nodes[0].tip().height - min(at.height, s.nodes[0].tip().height)
-	para(s.w, "=> Node 3 opened its chain at block %d %s: the tip it had stored, %s behind node 1.",
+	demo.Para(s.w, "=> Node 3 opened its chain at block %d %s: the tip it had stored, %s behind node 1.",
 		at.height, at.hash.Short(16), plural(behind, "block"))
 	tip, err := s.agreement(ctx)
 	if err != nil {
 		return err
 	}
-	para(s.w, "=> Node 3 caught up in %v: it stored %s from its peers and agrees on tip %d %s.",
+	demo.Para(s.w, "=> Node 3 caught up in %v: it stored %s from its peers and agrees on tip %d %s.",
 		time.Since(startedAt).Round(time.Millisecond), plural(uint64(len(storedLines(p.log()))), "block"), tip.height, tip.hash.Short(16))
 	s.balances(tip)
 	if _, ok := s.ours.Chain().Transaction(s.payment.Tx.ID()); !ok {
@@ -464,7 +464,7 @@ func (s *story) stop(ctx context.Context) error {
 			return fmt.Errorf("node %d: %w", i+1, err)
 		}
 	}
-	para(s.w, "The end: each process stops on SIGTERM and logs \"shutdown complete\" once its store is closed.")
+	demo.Para(s.w, "The end: each process stops on SIGTERM and logs \"shutdown complete\" once its store is closed.")
 	return nil
 }
 
@@ -497,24 +497,4 @@ func pause(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// para prints a paragraph wrapped at 76 columns, and a blank line.
-func para(w io.Writer, format string, args ...any) {
-	line := 0
-	for i, word := range strings.Fields(fmt.Sprintf(format, args...)) {
-		n := len([]rune(word))
-		switch {
-		case i == 0:
-		case line+1+n > 76:
-			fmt.Fprintln(w)
-			line = 0
-		default:
-			fmt.Fprint(w, " ")
-			line++
-		}
-		fmt.Fprint(w, word)
-		line += n
-	}
-	fmt.Fprint(w, "\n\n")
 }

@@ -64,7 +64,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	}
 	fmt.Fprintln(w, "Stage 8: a double spend, raced for real")
 	fmt.Fprintln(w)
-	para(w, "Mallory, who holds a share q of the hash power, pays a merchant %s for goods. "+
+	demo.Para(w, "Mallory, who holds a share q of the hash power, pays a merchant %s for goods. "+
 		"At the same moment she starts mining, in secret, a branch from the block before the "+
 		"payment's, in which the same coins, with the same nonce, go back to herself. The "+
 		"merchant ships once the payment has z confirmations (z = 1: the payment is in the tip "+
@@ -72,7 +72,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		"started: the z of the paper's formula. If Mallory's branch then has more work than the public "+
 		"chain she publishes it, every node follows it, and the payment is gone: she has the goods "+
 		"and the coins.", demo.Commas(price))
-	para(w, "The paper (section 11) counts an attacker who draws level as having caught up, and "+
+	demo.Para(w, "The paper (section 11) counts an attacker who draws level as having caught up, and "+
 		"lets her try forever. Nodes here follow the first branch seen among branches of equal work, "+
 		"so a level branch changes nothing: Mallory must get one block ahead, and from d blocks "+
 		"behind she needs d+1 blocks more than the honest miners, not d. And she gives up once "+
@@ -93,7 +93,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	}
 
 	// Many races for each share and each wait.
-	para(w, "Now %s for each share q and each wait z. A race counts as a success when the "+
+	demo.Para(w, "Now %s for each share q and each wait z. A race counts as a success when the "+
 		"merchant's chain no longer holds the payment. Beside the rate measured, with its 99%% "+
 		"interval: the exact probability of this race, the paper's counting made exact (the "+
 		"attacker's blocks counted as a negative binomial, blockchain.AttackerSuccessExact), the "+
@@ -122,7 +122,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		fmt.Fprintf(w, "The chart, with the paper's values dashed, is also in %s.\n\n", cfg.svg)
 	}
 	race, exact, poisson, cells := agreement(rows)
-	para(w, "In %d of the %d cells the exact probability of the race lies within the 99%% interval "+
+	demo.Para(w, "In %d of the %d cells the exact probability of the race lies within the 99%% interval "+
 		"of the rate measured; the paper's counting, exact, in %d, and with its Poisson shortcut in %d. "+
 		"The rules decide the odds, and a merchant can compute them for the rules his node follows. "+
 		"Either way they fall exponentially with every block he waits, as the paper showed: an "+
@@ -134,7 +134,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 // explainSlots tells how each side's share of the hash power is enforced
 // over real nonces, and what that makes of each block's odds.
 func explainSlots(w io.Writer, cfg *config, eps float64) {
-	para(w, "Every block below is mined at a fixed target of %d leading zero bits: each nonce "+
+	demo.Para(w, "Every block below is mined at a fixed target of %d leading zero bits: each nonce "+
 		"meets it with probability %.6f, one in %s. Time runs in slots; in each slot the whole "+
 		"network tries %s nonces, the honest miners round(p·%s) of them and Mallory "+
 		"round(q·%s), evenly spread, each side's i-th nonce at the middle of its i-th "+
@@ -149,7 +149,7 @@ func explainSlots(w io.Writer, cfg *config, eps float64) {
 		fmt.Fprintf(w, "  %4.2f  %13s  %16s  %.7f\n", q, demo.Commas(s.honest), demo.Commas(s.mallory), s.perBlock(eps))
 	}
 	fmt.Fprintln(w)
-	para(w, "The exact race probability below is computed for those odds, so it describes "+
+	demo.Para(w, "The exact race probability below is computed for those odds, so it describes "+
 		"exactly the races run here.")
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/nakachain/blockchain"
 )
@@ -150,25 +149,4 @@ func paperPrinted(q float64, z int) (string, bool) {
 		}[z/5], true
 	}
 	return "", false
-}
-
-// para writes text wrapped at 76 columns, then a blank line.
-func para(w io.Writer, format string, args ...any) {
-	const width = 76
-	line := 0
-	for i, word := range strings.Fields(fmt.Sprintf(format, args...)) {
-		n := len([]rune(word))
-		switch {
-		case i == 0:
-		case line+1+n > width:
-			fmt.Fprintln(w)
-			line = 0
-		default:
-			fmt.Fprint(w, " ")
-			line++
-		}
-		fmt.Fprint(w, word)
-		line += n
-	}
-	fmt.Fprint(w, "\n\n")
 }

@@ -213,3 +213,25 @@ func FixedClock(start time.Time, step time.Duration) func() time.Time {
 		return t
 	}
 }
+
+// Para writes a paragraph of a story, wrapped at 76 columns, and a blank
+// line after it.
+func Para(w io.Writer, format string, args ...any) {
+	const width = 76
+	line := 0
+	for i, word := range strings.Fields(fmt.Sprintf(format, args...)) {
+		n := len([]rune(word))
+		switch {
+		case i == 0:
+		case line+1+n > width:
+			fmt.Fprintln(w)
+			line = 0
+		default:
+			fmt.Fprint(w, " ")
+			line++
+		}
+		fmt.Fprint(w, word)
+		line += n
+	}
+	fmt.Fprint(w, "\n\n")
+}
