@@ -322,13 +322,22 @@ func (l *nodeLoop) onMessage(pk Packet) {
 		switch m := msg.(type) {
 		case VersionMsg:
 			l.onVersion(p, m)
+			return
 		case VerAckMsg:
 			p.gotAck = true
 			l.maybeReady(p)
-		default:
-			l.punish(p, "message before the handshake", nil)
+			return
 		}
-		return
+		if p.version == nil {
+			// Nothing flows before the handshake. (On a link that loses
+			// or reorders, this may be an honest peer whose version has
+			// not arrived yet: ignored, not punished.)
+			return
+		}
+		// The peer has our version and sends on, so it had our answer:
+		// its VerAck was lost or overtaken.
+		p.gotAck = true
+		l.maybeReady(p)
 	}
 	switch m := msg.(type) {
 	case VersionMsg:
