@@ -195,7 +195,25 @@ func (tb *tab) text(id string) string {
 }
 
 // click clicks the element with the CSS selector.
-func (tb *tab) click(sel string) { tb.t.Helper(); tb.do(chromedp.Click(chromedp.CSS(sel))) }
+// click clicks the element sel selects. The page redraws parts of itself
+// as events arrive: if the element is replaced between being found and
+// being clicked ("Could not find node"), it is found again, a few times.
+func (tb *tab) click(sel string) {
+	tb.t.Helper()
+	var err error
+	for range 5 {
+		ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "Could not find node") {
+			break
+		}
+	}
+	if err != nil {
+		tb.shot("failed")
+		tb.t.Fatalf("%s: click %s: %v", tb.name, sel, err)
+	}
+}
 
 // fill types text into the input with the id, replacing what it held.
 func (tb *tab) fill(id, text string) {
