@@ -70,34 +70,39 @@ type nodeLoop struct {
 	// peersChanged: a peer's height moved; Peers is refreshed at the next
 	// tick.
 	peersChanged bool
-	dirty        bool // headers or blocks changed: look for blocks to fetch
-	avgBlock     float64
-	lastSync     time.Duration
-	syncTurn     int
-	syncTicks    int
+	// headerPeer is the peer a long header chain is being downloaded
+	// from, batch after batch ("" if none): one at a time, as Bitcoin Core
+	// does, so that several peers ahead do not each send the same chain.
+	headerPeer PeerID
+	dirty      bool // headers or blocks changed: look for blocks to fetch
+	avgBlock   float64
+	lastSync   time.Duration
+	syncTurn   int
+	syncTicks  int
 }
 
 // peer is what the loop knows of one peer.
 type peer struct {
-	id        PeerID
-	since     time.Duration // when it connected (monotonic)
-	versionAt time.Duration // when we last sent it our version
-	version   *VersionMsg
-	gotAck    bool
-	ready     bool
-	readyAt   time.Time
-	best      Hash // the best block we know it has
-	bestWork  *big.Int
-	bestH     uint64
-	headersBy time.Duration // a GetHeaders to it is outstanding until then; 0 if none
-	lowWork   []Header      // headers held aside (see maxLowWorkHeaders)
-	blocks    int           // block requests outstanding
-	txs       int           // transaction requests outstanding
-	serve     tokenBucket
-	queue     []Message // requests waiting for the serving budget
-	gaveAddrs bool
-	addrsIn   int
-	gone      bool // dropped: ignore what else it sent
+	id          PeerID
+	since       time.Duration // when it connected (monotonic)
+	versionAt   time.Duration // when we last sent it our version
+	version     *VersionMsg
+	gotAck      bool
+	ready       bool
+	readyAt     time.Time
+	best        Hash // the best block we know it has
+	bestWork    *big.Int
+	bestH       uint64
+	headersBy   time.Duration // a GetHeaders to it is outstanding until then; 0 if none
+	headerFails int           // its GetHeaders that went unanswered in a row
+	lowWork     []Header      // headers held aside (see maxLowWorkHeaders)
+	blocks      int           // block requests outstanding
+	txs         int           // transaction requests outstanding
+	serve       tokenBucket
+	queue       []Message // requests waiting for the serving budget
+	gaveAddrs   bool
+	addrsIn     int
+	gone        bool // dropped: ignore what else it sent
 }
 
 // request is an item asked of a peer.
@@ -230,6 +235,9 @@ func (l *nodeLoop) onDisconnect(id PeerID) {
 		return
 	}
 	delete(l.peers, id)
+	if l.headerPeer == id {
+		l.headerPeer = ""
+	}
 	for h, r := range l.blockReqs {
 		if r.peer == id {
 			delete(l.blockReqs, h)
@@ -449,7 +457,8 @@ func (l *nodeLoop) maybeReady(p *peer) {
 		}
 		n.send(p.id, InvMsg{Items: items})
 	}
-	if best := n.chain.BestHeader(); p.bestWork != nil && p.bestWork.Cmp(best.TotalWork) > 0 {
+	if best := n.chain.BestHeader(); l.headerPeer == "" && p.bestWork != nil && p.bestWork.Cmp(best.TotalWork) > 0 {
+		l.headerPeer = p.id
 		l.askHeaders(p)
 	}
 }
@@ -477,7 +486,10 @@ func (l *nodeLoop) askHeaders(p *peer) {
 func (l *nodeLoop) onHeaders(p *peer, hs []Header) {
 	n := l.n
 	full := len(hs) == MaxHeadersPerMsg
-	p.headersBy = 0
+	p.headersBy, p.headerFails = 0, 0
+	if !full && l.headerPeer == p.id {
+		l.headerPeer = "" // caught up with it
+	}
 	if len(hs) == 0 {
 		p.lowWork = nil // its chain ends here: what was held aside is lighter than ours
 		return
@@ -529,14 +541,24 @@ func (l *nodeLoop) onHeaders(p *peer, hs []Header) {
 			return
 		}
 		p.lowWork = all
-		l.askHeaders(p)
+		l.continueHeaders(p)
 		return
 	}
 	p.lowWork = nil
 	l.addHeaders(p, all)
 	if full {
-		l.askHeaders(p)
+		l.continueHeaders(p)
 	}
+}
+
+// continueHeaders asks p for the next batch after a full one, unless
+// another peer is already the one the chain of headers comes from.
+func (l *nodeLoop) continueHeaders(p *peer) {
+	if hp := l.peers[l.headerPeer]; hp != nil && hp != p && !hp.gone && hp.headersBy != 0 {
+		return
+	}
+	l.headerPeer = p.id
+	l.askHeaders(p)
 }
 
 // addHeaders hands headers to the chain and acts on the outcome.
@@ -986,7 +1008,11 @@ func (l *nodeLoop) onTick() {
 			l.sendVersion(p)
 		}
 		if p.headersBy != 0 && now >= p.headersBy {
-			p.headersBy = 0 // lost: asked again below
+			p.headersBy = 0 // lost: asked again, of this peer or another
+			p.headerFails++
+			if l.headerPeer == p.id {
+				l.headerPeer = ""
+			}
 		}
 	}
 	for h, r := range l.txReqs {
@@ -1008,9 +1034,10 @@ func (l *nodeLoop) onTick() {
 	l.requestBlocks()
 }
 
-// syncRound asks for headers: every peer known to be ahead, and one other
-// peer in turn, so that a lost announcement or a healed partition is
-// noticed without any particular message arriving.
+// syncRound asks for headers, unless a chain of them is coming from a
+// peer: a peer known to be ahead, or else one peer in turn, so that a lost
+// announcement or a healed partition is noticed without any particular
+// message arriving.
 func (l *nodeLoop) syncRound() {
 	n := l.n
 	best := n.chain.BestHeader()
@@ -1018,16 +1045,30 @@ func (l *nodeLoop) syncRound() {
 	if len(ready) == 0 {
 		return
 	}
-	l.syncTurn++
-	ready[l.syncTurn%len(ready)].headersBy = 0
-	l.askHeaders(ready[l.syncTurn%len(ready)])
-	for _, p := range ready {
-		if p.bestWork != nil && p.bestWork.Cmp(best.TotalWork) > 0 {
-			l.askHeaders(p)
-		}
-	}
 	if l.syncTicks++; l.syncTicks%reannounceEvery == 0 {
 		l.announcePending()
+	}
+	if hp := l.peers[l.headerPeer]; hp == nil || hp.gone || hp.headersBy == 0 {
+		l.headerPeer = ""
+	}
+	if l.headerPeer != "" {
+		return // a chain of headers is coming
+	}
+	// A peer known to be ahead, the one that failed least (so a peer that
+	// never answers cannot keep the sync to itself); or else one peer in
+	// turn.
+	var ahead *peer
+	for _, p := range ready {
+		if p.bestWork != nil && p.bestWork.Cmp(best.TotalWork) > 0 && (ahead == nil || p.headerFails < ahead.headerFails) {
+			ahead = p
+		}
+	}
+	if ahead != nil {
+		l.headerPeer = ahead.id
+		l.askHeaders(ahead)
+	} else {
+		l.syncTurn++
+		l.askHeaders(ready[l.syncTurn%len(ready)])
 	}
 }
 

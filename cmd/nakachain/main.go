@@ -55,8 +55,8 @@
 // a node given -miner-key, decrypt the key and check that it matches.
 //
 // These are the files of the web package's wallet directory: a node run
-// with -web serves the wallets "wallet new" made (those present when it
-// starts), and "wallet address" reads those made in the page. A wallet's
+// with -web serves the wallets "wallet new" made (also those made while it
+// runs), and "wallet address" reads those made in the page. A wallet's
 // name is 1 to 32 letters, digits, '-' or '_', starting with a letter or
 // digit, as the web wallet has it.
 //
