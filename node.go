@@ -365,7 +365,9 @@ func (n *Node) SubmitTransaction(tx Transaction) error {
 // nonce at this node (counting w's pending transactions) and submits it.
 // It returns the transaction, whose ID [Node.WaitConfirmed] can wait for.
 // Concurrent calls are serialized, so one wallet's payments get
-// consecutive nonces.
+// consecutive nonces. The nonce comes from this node's view: a wallet that
+// pays through two nodes at once may be given the same nonce twice (the
+// second is refused), so pay through one.
 func (n *Node) Send(w *Wallet, to Address, amount, fee uint64) (Transaction, error) {
 	n.sendMu.Lock()
 	defer n.sendMu.Unlock()
