@@ -30,14 +30,6 @@ func ratPow(x *big.Rat, n int) *big.Rat {
 	return out
 }
 
-// negBinomialRat returns the exact probability that the attacker finds k
-// blocks before the honest network's z-th: C(z+k−1, k)·p^z·q^k.
-func negBinomialRat(r ratQ, z, k int) *big.Rat {
-	c := new(big.Rat).SetInt(new(big.Int).Binomial(int64(z+k-1), int64(k)))
-	c.Mul(c, ratPow(r.ratP(), z))
-	return c.Mul(c, ratPow(r.rat(), k))
-}
-
 // catchUpRat is the paper's sum with the negative binomial, in exact
 // rationals. The infinite tail k ≥ z, where the attacker is level or
 // ahead and succeeds with certainty, is 1 minus the finite head, so

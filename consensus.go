@@ -590,19 +590,6 @@ func (p Params) Reward(height uint64) uint64 {
 	return p.BlockReward >> halvings
 }
 
-// checkBlockSanity applies every rule that needs neither the chain nor the
-// signatures: version, proof-of-work against the header's own target,
-// limits, Merkle root, coinbase shape, duplicates, amounts and fees. It
-// returns the transaction IDs, which later checks reuse. Errors flagged
-// mutable (Merkle root, size) may come from a corrupted copy of a valid
-// block, so they must not mark the block's hash invalid.
-func checkBlockSanity(p *Params, b *Block) (ids []Hash, err *RuleError, mutable bool) {
-	if err := checkHeaderSanity(p, &b.Header); err != nil {
-		return nil, err, false
-	}
-	return checkBodySanity(p, b)
-}
-
 // checkHeaderSanity checks what a header alone shows: its version, that its
 // target is valid and no easier than PowLimit, and that its hash meets it.
 func checkHeaderSanity(p *Params, h *Header) *RuleError {

@@ -284,7 +284,7 @@ func (e *endpoint) nextPacket(wait time.Duration) (blockchain.Packet, error) {
 	select {
 	case packet, ok := <-e.Conn.Receive():
 		if !ok {
-			return p, errors.New("Receive channel closed")
+			return p, errors.New("the Receive channel closed")
 		}
 		p = packet
 	case <-timer.C:
@@ -300,7 +300,7 @@ func (e *endpoint) nextPacket(wait time.Duration) (blockchain.Packet, error) {
 		if err := e.Conn.Send(p.From, []byte(msg)); err != nil && !errors.Is(err, blockchain.ErrUnknownPeer) {
 			// ErrUnknownPeer: the peer left already, and its
 			// PeerDisconnected follows.
-			return p, fmt.Errorf("Send of a hello to %q: %w", p.From, err)
+			return p, fmt.Errorf("sending a hello to %q: %w", p.From, err)
 		}
 	case blockchain.PeerDisconnected:
 		if !e.connected[p.From] {
@@ -504,7 +504,7 @@ func testOrder(t *testing.T, mesh MeshFunc, opts Options) {
 			}
 			binary.BigEndian.PutUint32(msg[:], uint32(i))
 			if err := alice.Conn.Send(alice.id(bob), msg[:]); err != nil {
-				errc <- fmt.Errorf("Send #%d: %w", i, err)
+				errc <- fmt.Errorf("send #%d: %w", i, err)
 				return
 			}
 		}

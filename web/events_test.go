@@ -103,22 +103,6 @@ func (s *sseStream) next(t *testing.T, name string, d time.Duration) sseEvent {
 	}
 }
 
-// drain returns the events that arrive until none has for quiet.
-func (s *sseStream) drain(quiet time.Duration) []sseEvent {
-	var out []sseEvent
-	for {
-		select {
-		case ev, ok := <-s.events:
-			if !ok {
-				return out
-			}
-			out = append(out, ev)
-		case <-time.After(quiet):
-			return out
-		}
-	}
-}
-
 func (s *sseStream) close() {
 	s.cancel()
 	<-s.done
