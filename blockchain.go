@@ -1026,16 +1026,6 @@ func (c *Chain) HasHeader(h Hash) bool {
 	return ok && n.invalid == 0
 }
 
-// IsInvalid reports whether h is known to be invalid.
-func (c *Chain) IsInvalid(h Hash) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if n, ok := c.index[h]; ok {
-		return n.invalid != 0
-	}
-	return c.invalid.has(h)
-}
-
 // OnMainChain reports whether h is a block of the main chain.
 func (c *Chain) OnMainChain(h Hash) bool {
 	c.mu.RLock()
@@ -1343,28 +1333,6 @@ func (c *Chain) locate(locator []Hash) uint64 {
 		}
 	}
 	return 1
-}
-
-// BlocksAfter returns copies of the main-chain blocks that follow the first
-// locator hash found on the main chain (genesis if none is). It returns at
-// most maxBlocks blocks and stops before their encodings exceed maxBytes,
-// but always returns at least one block if there is one.
-func (c *Chain) BlocksAfter(locator []Hash, maxBlocks, maxBytes int) []*Block {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	var out []*Block
-	size := 0
-	for h := c.locate(locator); h < uint64(len(c.main)) && len(out) < maxBlocks; h++ {
-		b, err := c.body(c.main[h])
-		if err != nil {
-			break
-		}
-		if size += b.Size(); size > maxBytes && len(out) > 0 {
-			break
-		}
-		out = append(out, cloneBlock(b))
-	}
-	return out
 }
 
 // errNoBody is returned when a body the chain needs is not held.

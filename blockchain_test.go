@@ -608,19 +608,16 @@ func TestQueries(t *testing.T) {
 	// A peer at height 12 sends its locator and gets blocks 13, 14, ...
 	peer := g.chain()
 	g.add(peer, blocks[:12]...)
-	after := c.BlocksAfter(peer.Locator(), 5, 1<<20)
-	if len(after) != 5 || after[0].Header.Height != 13 {
-		t.Fatalf("BlocksAfter: %d blocks from %d", len(after), after[0].Header.Height)
+	after := c.HeadersAfter(peer.Locator(), Hash{}, 5)
+	if len(after) != 5 || after[0].Height != 13 {
+		t.Fatalf("HeadersAfter: %d headers from %d", len(after), after[0].Height)
 	}
-	if got := c.BlocksAfter([]Hash{{7}}, 2, 1<<20); len(got) != 2 || got[0].Header.Height != 1 {
+	if got := c.HeadersAfter([]Hash{{7}}, Hash{}, 2); len(got) != 2 || got[0].Height != 1 {
 		t.Fatal("unknown locator should start after genesis")
 	}
-	// The byte budget holds, but never starves the peer of a block.
-	if got := c.BlocksAfter(nil, 100, 3*blocks[0].Size()); len(got) != 3 {
-		t.Fatalf("%d blocks fit a budget of 3 blocks' bytes", len(got))
-	}
-	if got := c.BlocksAfter(nil, 100, 1); len(got) != 1 {
-		t.Fatalf("%d blocks for a budget smaller than one block, want 1", len(got))
+	// The stop hash ends the answer early, and it is included.
+	if got := c.HeadersAfter(peer.Locator(), blocks[14].Hash(), 100); len(got) != 3 || got[2].Hash() != blocks[14].Hash() {
+		t.Fatalf("%d headers up to the stop hash, want 3", len(got))
 	}
 }
 

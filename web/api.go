@@ -128,10 +128,7 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 // indexed reports whether the chain indexes addresses.
-func (s *Server) indexed() bool {
-	_, _, err := s.chain.AddressHistory(blockchain.Address{}, 0, 0)
-	return !errors.Is(err, blockchain.ErrNotIndexed)
-}
+func (s *Server) indexed() bool { return s.chain.IndexesAddresses() }
 
 // uintParam reads a query parameter as an unsigned integer, def if
 // absent.
