@@ -55,7 +55,11 @@ type Chain struct {
 	state      *state              // accounts and confirmed transactions at the tip
 	invalid    invalidCache        // refused headers that are not in the tree
 	seq        uint64              // arrival counter: first seen wins ties
-	sigChecks  uint64              // signatures verified, for Stats
+	// checkedIDs holds the transaction IDs of the bodies checked in the
+	// current AddBlocks or replay step, so that connecting them does not
+	// hash every transaction again. It is emptied before the step ends.
+	checkedIDs map[*blockNode][]Hash
+	sigChecks  uint64 // signatures verified, for Stats
 }
 
 // ChainOptions are a [Chain]'s local settings; none of them is consensus.
@@ -123,6 +127,7 @@ func NewChain(params Params, opts ChainOptions) (*Chain, error) {
 		index:      make(map[Hash]*blockNode),
 		candidates: make(map[*blockNode]bool),
 		leaves:     make(map[*blockNode]bool),
+		checkedIDs: make(map[*blockNode][]Hash),
 		state:      newState(),
 	}
 	if opts.IndexAddresses {
@@ -276,18 +281,21 @@ func (c *Chain) AddBlocks(blocks []*Block, now time.Time) (AddResult, error) {
 			continue
 		}
 		cp := cloneBlock(b)
-		if _, rerr, mutable := checkBodySanity(&c.params, cp); rerr != nil {
+		ids, rerr, mutable := checkBodySanity(&c.params, cp)
+		if rerr != nil {
 			if !mutable { // the header commits to this body: the block is bad
 				c.markInvalid(n, rerr.Code)
 			}
 			firstErr, res.Refused = rerr, hash
 			break
 		}
+		c.checkedIDs[n] = ids
 		c.attachBody(n, cp)
 		added = append(added, n)
 	}
 	oldTip := c.tip()
 	connected, disconnected, failures, ioErr := c.activateBestChain()
+	clear(c.checkedIDs)
 	c.trimLoose() // after connecting, so a body that completes a branch is not dropped first
 	for _, n := range connected {
 		b, _ := c.body(n) // held in memory or stored just now
@@ -674,7 +682,7 @@ func (c *Chain) reorganize(target *blockNode) (connected, disconnected []*blockN
 				fail()
 				return nil, nil, n, sigErr, nil
 			}
-			if err := c.connect(n, bodies[k]); err != nil {
+			if err := c.connect(n, bodies[k], c.checkedIDs[n]); err != nil {
 				fail()
 				return nil, nil, n, err, nil
 			}
@@ -717,8 +725,11 @@ func (c *Chain) storeBodies(nodes []*blockNode) error {
 // connect applies n's transactions to the state: every rule that needs
 // balances or nonces. Signatures were checked by the caller. On error the
 // caller reverts the state.
-func (c *Chain) connect(n *blockNode, b *Block) *RuleError {
-	ids := b.TxIDs()
+// ids are the block's transaction IDs, or nil to compute them.
+func (c *Chain) connect(n *blockNode, b *Block, ids []Hash) *RuleError {
+	if ids == nil {
+		ids = b.TxIDs()
+	}
 	var fees uint64
 	for i := 1; i < len(b.Transactions); i++ {
 		tx := &b.Transactions[i]
@@ -815,8 +826,11 @@ func (c *Chain) replay() error {
 		}
 		n, rerr := c.acceptHeader(&b.Header, hash, far)
 		if rerr == nil && !n.has(nodeHasBody) {
-			if _, rerr, _ = checkBodySanity(&c.params, b); rerr != nil {
+			var ids []Hash
+			if ids, rerr, _ = checkBodySanity(&c.params, b); rerr != nil {
 				c.markInvalid(n, rerr.Code)
+			} else {
+				c.checkedIDs[n] = ids
 			}
 		}
 		if rerr != nil {
@@ -854,6 +868,7 @@ func (c *Chain) replay() error {
 // drops their bodies from memory: they are in the store.
 func (c *Chain) activateReplayed(batch []*blockNode) error {
 	_, _, failures, err := c.activateBestChain()
+	clear(c.checkedIDs)
 	for _, f := range failures {
 		c.log.Warn("stored block refused", "hash", f.node.hash.Short(16), "height", f.node.height(), "err", f.err)
 	}
@@ -871,7 +886,8 @@ func (c *Chain) CheckBlock(b *Block, now time.Time) error {
 	if err := checkHeaderSanity(&c.params, &cp.Header); err != nil {
 		return err
 	}
-	if _, err, _ := checkBodySanity(&c.params, cp); err != nil {
+	ids, err, _ := checkBodySanity(&c.params, cp)
+	if err != nil {
 		return err
 	}
 	jobs := make([]verifyJob, 0, len(cp.Transactions))
@@ -893,7 +909,7 @@ func (c *Chain) CheckBlock(b *Block, now time.Time) error {
 	n := &blockNode{hash: hash, header: cp.Header, parent: tip}
 	m := c.state.mark()
 	defer c.state.revertTo(m)
-	if err := c.connect(n, cp); err != nil {
+	if err := c.connect(n, cp, ids); err != nil {
 		return err
 	}
 	return nil

@@ -234,10 +234,10 @@ func (m *Mempool) remove(p *poolTx) {
 }
 
 // Update brings the pool in line with the chain after AddBlock: the
-// transactions of res.Connected leave the pool, those of res.Disconnected
-// come back if still valid, and the pending transactions of every address
-// the blocks touched are checked again (a used nonce or a balance no longer
-// enough drops a transaction and its sender's later ones). Senders the
+// transactions of res.Disconnected come back if still valid, and the
+// pending transactions of every address the blocks touched are checked
+// again: a used nonce (the transactions of res.Connected among them) or a
+// balance no longer enough drops a transaction and its sender's later ones. Senders the
 // blocks did not touch are not looked at, so the cost follows the blocks,
 // not the pool.
 func (m *Mempool) Update(res AddResult) {
@@ -255,13 +255,10 @@ func (m *Mempool) Update(res AddResult) {
 			}
 		}
 	}
+	// A connected transaction's sender is touched, and revalidating it
+	// drops the used nonce: the transaction itself, or one that conflicts.
 	for _, b := range res.Connected {
 		touch(b)
-		for i := range b.Transactions {
-			if p, ok := m.txs[b.Transactions[i].ID()]; ok {
-				m.remove(p)
-			}
-		}
 	}
 	for _, b := range res.Disconnected {
 		touch(b)
