@@ -752,23 +752,26 @@ func (l *nodeLoop) flushBlocks() {
 	pending := l.pending
 	l.pending = nil
 	slices.SortStableFunc(pending, func(a, b pendingBlock) int { return cmp.Compare(a.block.Header.Height, b.block.Header.Height) })
-	from := make(map[Hash]PeerID, len(pending))
 	blocks := make([]*Block, len(pending))
+	at := make(map[Hash]int, len(pending)) // a block's position in pending
 	for i, pb := range pending {
 		blocks[i] = pb.block
-		from[pb.block.Hash()] = pb.from
+		at[pb.block.Hash()] = i
 	}
-	for len(blocks) > 0 {
-		res, err := l.addBlocks(blocks)
+	for start := 0; start < len(blocks); {
+		res, err := l.addBlocks(blocks[start:])
 		if err == nil {
 			return
 		}
-		i := slices.IndexFunc(blocks, func(b *Block) bool { return b.Hash() == res.Refused })
+		i, inBatch := at[res.Refused]
+		var sender *peer
+		if inBatch {
+			sender = l.peers[pending[i].from]
+		}
 		var re *RuleError
-		sender := l.peers[from[res.Refused]]
 		switch {
-		case errors.Is(err, ErrTimeTooNew) && i >= 0:
-			l.putAside(futureItem{block: blocks[i], from: from[res.Refused], at: blocks[i].Header.Time - int64(l.n.chain.params.MaxFutureDrift)})
+		case errors.Is(err, ErrTimeTooNew) && inBatch:
+			l.putAside(futureItem{block: blocks[i], from: pending[i].from, at: blocks[i].Header.Time - int64(l.n.chain.params.MaxFutureDrift)})
 		case errors.Is(err, ErrUnknownParent) && sender != nil:
 			l.askHeaders(sender)
 		case errors.Is(err, ErrInvalidAncestor):
@@ -779,10 +782,10 @@ func (l *nodeLoop) flushBlocks() {
 		case !errors.As(err, &re):
 			l.n.log.Error("adding blocks failed", "err", err)
 		}
-		if i < 0 {
-			return
+		if !inBatch || i < start {
+			return // the failure was an earlier block's, on the same branch
 		}
-		blocks = blocks[i+1:]
+		start = i + 1
 	}
 }
 
