@@ -142,7 +142,10 @@ func Report(w io.Writer, name string, err error) int {
 // with status 2 for it, as the flag package does.
 type UsageError struct{ Err error }
 
+// Error returns the mistake's description.
 func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *UsageError) Unwrap() error { return e.Err }
 
 // Usagef returns a [*UsageError] with the formatted message.
